@@ -1,0 +1,1 @@
+"""Auto-reply pipeline: guarded template replies for whitelisted intents."""

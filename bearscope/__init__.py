@@ -1,0 +1,1 @@
+"""BearScope: the AI layer for Kustomer CRM."""

@@ -1,0 +1,5 @@
+"""Exceptions shared across apps."""
+
+
+class BearScopeError(Exception):
+    """Base class for errors BearScope raises on purpose."""

@@ -1,0 +1,21 @@
+"""Enqueueing django-q2 tasks by dotted path once the current transaction commits."""
+
+import logging
+
+from django.db import transaction
+from django_q.tasks import async_task
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue_on_commit(func_path: str, *args, task_name: str | None = None) -> None:
+    """Enqueue `func_path(*args)` after commit.
+
+    robust=True: a broker hiccup after the row is committed must not turn the caller (the
+    webhook) into a 500; the row keeps its status and the sweeper enqueues it again.
+    """
+
+    def _enqueue() -> None:
+        async_task(func_path, *args, task_name=task_name)
+
+    transaction.on_commit(_enqueue, robust=True)

@@ -1,0 +1,1 @@
+"""Settings package: base, local (default), production and test."""

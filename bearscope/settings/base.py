@@ -1,0 +1,160 @@
+"""Settings shared by every environment, read from the environment (django-environ)."""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.Env()
+# A .env beside manage.py is read when present; real environment variables win.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_q",
+    "kustomer",
+    "classification",
+    "autoreply",
+    "intelligence",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "bearscope.urls"
+WSGI_APPLICATION = "bearscope.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL and a busy timeout let the web server and qcluster share one SQLite file.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+LOGIN_URL = "admin:login"
+
+REST_FRAMEWORK = {
+    # The webhook is the only DRF view; it sets its own classes. Nothing else is exposed.
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [],
+}
+
+# --- Kustomer -----------------------------------------------------------------------------
+KUSTOMER_API_BASE_URL = env("KUSTOMER_API_BASE_URL", default="https://api.kustomerapp.com")
+KUSTOMER_API_KEY = env("KUSTOMER_API_KEY", default="")
+KUSTOMER_WEBHOOK_SECRET = env("KUSTOMER_WEBHOOK_SECRET", default="")
+KUSTOMER_MACHINE_USER_ID = env("KUSTOMER_MACHINE_USER_ID", default="")
+KUSTOMER_WEBHOOK_MAX_BYTES = env.int("KUSTOMER_WEBHOOK_MAX_BYTES", default=1024 * 1024)
+KUSTOMER_RATE_LIMIT_PER_MINUTE = env.int("KUSTOMER_RATE_LIMIT_PER_MINUTE", default=1000)
+KUSTOMER_TIMEOUT_CONNECT = env.float("KUSTOMER_TIMEOUT_CONNECT", default=3.05)
+KUSTOMER_TIMEOUT_READ = env.float("KUSTOMER_TIMEOUT_READ", default=15.0)
+KUSTOMER_MAX_RETRIES = env.int("KUSTOMER_MAX_RETRIES", default=4)
+# Longest single wait for a retry or a budget slot; beyond it the call fails instead of
+# sleeping past the task timeout.
+KUSTOMER_MAX_WAIT_SECONDS = env.float("KUSTOMER_MAX_WAIT_SECONDS", default=30.0)
+KUSTOMER_EVENT_MAX_ATTEMPTS = env.int("KUSTOMER_EVENT_MAX_ATTEMPTS", default=5)
+KUSTOMER_BACKOFF_BASE_SECONDS = env.float("KUSTOMER_BACKOFF_BASE_SECONDS", default=1.0)
+# Custom attribute keys BearScope writes on conversations (the contract's defaults); an update
+# that touches only these is our own write-back echoing and is ignored.
+KUSTOMER_OWN_CUSTOM_ATTRIBUTES = [
+    "aiIntentStr",
+    "aiSubIntentStr",
+    "aiPriorityStr",
+    "aiComplexityStr",
+    "aiConfidenceNum",
+    "aiRouteStr",
+    "aiClassifiedAt",
+    "aiReviewedBool",
+]
+
+# Django refuses bodies above this before our view sees them; keep it above the webhook limit
+# so the webhook can answer 413 itself.
+DATA_UPLOAD_MAX_MEMORY_SIZE = KUSTOMER_WEBHOOK_MAX_BYTES + 1024
+
+# --- Queue (django-q2) --------------------------------------------------------------------
+REDIS_URL = env("REDIS_URL", default="")
+Q_CLUSTER = {
+    "name": "bearscope",
+    "workers": env.int("Q_WORKERS", default=2),
+    # timeout < retry: a task is killed before the broker hands it to another worker.
+    "timeout": env.int("Q_TIMEOUT", default=120),
+    "retry": env.int("Q_RETRY", default=180),
+    "max_attempts": env.int("Q_MAX_ATTEMPTS", default=5),
+    "save_limit": 1000,
+    "queue_limit": 50,
+    "catch_up": False,
+    "label": "Task queue",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,1 @@
+"""Classification pipeline: intent, priority and complexity for every new conversation."""

@@ -1,0 +1,7 @@
+"""App configuration for classification."""
+
+from django.apps import AppConfig
+
+
+class ClassificationConfig(AppConfig):
+    name = "classification"

@@ -1,0 +1,1 @@
+"""Intelligence pipeline: analysis of resolved conversations and dashboards."""

@@ -1,0 +1,1 @@
+"""Everything that speaks Kustomer: webhook intake, API client, mirror models, sandbox."""

@@ -1,0 +1,99 @@
+"""Admin for webhook events and the Kustomer mirror (mirror fields are read-only)."""
+
+import json
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from .models import Conversation, ConversationDispatch, Customer, Message, WebhookEvent
+from .services import webhook_events_reprocess
+
+
+class ReadOnlyMirrorAdmin(admin.ModelAdmin):
+    """The mirror reflects Kustomer; editing it here would only be overwritten."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyMirrorAdmin):
+    list_display = ("event_id", "name", "status", "reason", "attempts", "conversation_id", "received_at")
+    list_filter = ("status", "name")
+    search_fields = ("=event_id", "=conversation_id", "=resource_id")
+    date_hierarchy = "received_at"
+    actions = ["reprocess"]
+    exclude = ("body",)
+    readonly_fields = ("payload",)
+
+    @admin.display(description="Payload")
+    def payload(self, obj: WebhookEvent) -> str:
+        try:
+            pretty = json.dumps(json.loads(obj.body), indent=2, sort_keys=True)
+        except ValueError:
+            pretty = obj.body
+        return format_html('<pre style="white-space: pre-wrap; max-width: 100ch">{}</pre>', pretty)
+
+    @admin.action(description="Reprocess selected events", permissions=["reprocess"])
+    def reprocess(self, request, queryset) -> None:
+        count = webhook_events_reprocess(events=queryset)
+        skipped = queryset.count() - count
+        self.message_user(request, f"{count} event(s) queued for processing again.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} event(s) of types BearScope does not handle were left alone.",
+                messages.WARNING,
+            )
+
+    def has_reprocess_permission(self, request) -> bool:
+        return request.user.has_perm("kustomer.change_webhookevent")
+
+
+@admin.register(Customer)
+class CustomerAdmin(ReadOnlyMirrorAdmin):
+    list_display = ("kustomer_id", "name", "external_id", "updated_at")
+    search_fields = ("=kustomer_id", "name", "external_id")
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    fields = ("sent_at", "direction", "channel", "subject", "body", "created_by")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("sent_at",)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class DispatchInline(admin.TabularInline):
+    model = ConversationDispatch
+    fields = ("kind", "occurrence", "event", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Conversation)
+class ConversationAdmin(ReadOnlyMirrorAdmin):
+    list_display = (
+        "kustomer_id",
+        "name",
+        "status",
+        "priority",
+        "customer",
+        "resolved_count",
+        "kustomer_created_at",
+    )
+    list_filter = ("status",)
+    search_fields = ("=kustomer_id", "name", "=customer__kustomer_id")
+    list_select_related = ("customer",)
+    inlines = [MessageInline, DispatchInline]

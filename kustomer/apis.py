@@ -1,0 +1,53 @@
+"""The Kustomer webhook endpoint: verify, store once, enqueue, answer."""
+
+import json
+
+from rest_framework import status
+from rest_framework.exceptions import ParseError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
+
+from .authentication import KustomerSignatureAuthentication
+from .services import webhook_event_receive
+
+
+def envelope_parse(body: bytes) -> dict:
+    """The webhook envelope, or ParseError (400) naming what is wrong."""
+    try:
+        envelope = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ParseError(f"Body is not valid JSON: {exc}") from exc
+    if not isinstance(envelope, dict):
+        raise ParseError("Body must be a JSON object.")
+    missing = [key for key in ("id", "name", "data") if key not in envelope]
+    if missing:
+        raise ParseError(f"Body lacks required fields: {', '.join(missing)}.")
+    if not isinstance(envelope["id"], str) or not envelope["id"].strip() or len(envelope["id"]) > 128:
+        raise ParseError("Field 'id' must be a non-empty string of at most 128 characters.")
+    if not isinstance(envelope["name"], str) or not envelope["name"].strip() or len(envelope["name"]) > 128:
+        raise ParseError("Field 'name' must be a non-empty string of at most 128 characters.")
+    if not isinstance(envelope["data"], dict):
+        raise ParseError("Field 'data' must be a JSON object.")
+    org = envelope.get("org", "")
+    if not isinstance(org, str) or len(org) > 64:
+        raise ParseError("Field 'org' must be a string of at most 64 characters.")
+    return envelope
+
+
+class KustomerWebhookApi(APIView):
+    """POST /webhooks/kustomer/ — Kustomer's outbound webhooks land here."""
+
+    authentication_classes = [KustomerSignatureAuthentication]
+    permission_classes = [IsAuthenticated]
+    throttle_classes: list[type[BaseThrottle]] = []
+
+    def post(self, request):
+        body = request._request.body
+        envelope = envelope_parse(body)
+        event, created = webhook_event_receive(envelope=envelope, body=body, meta=request.META)
+        answer = {"status": "accepted" if created else "duplicate", "event_id": event.event_id}
+        if created and event.status == event.Status.IGNORED:
+            answer["ignored"] = event.reason
+        return Response(answer, status=status.HTTP_200_OK)

@@ -1,0 +1,147 @@
+"""Webhook events as received, and the mirror of Kustomer customers, conversations, messages."""
+
+from django.db import models
+from django.db.models import Q
+
+from bearscope.models import TimeStampedModel
+
+
+class WebhookEvent(TimeStampedModel):
+    """One webhook delivery, stored raw before it is acknowledged, processed once."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"
+        FAILED = "failed", "Failed"
+
+    org = models.CharField(max_length=64, blank=True, default="")
+    event_id = models.CharField(max_length=128)
+    name = models.CharField(max_length=128, db_index=True)
+    resource_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    conversation_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    body = models.TextField(help_text="The request body exactly as received.")
+    headers = models.JSONField(default=dict, help_text="Selected request headers.")
+    received_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status, default=Status.RECEIVED)
+    reason = models.CharField(max_length=255, blank=True, default="", help_text="Why it was ignored.")
+    error = models.TextField(blank=True, default="", help_text="The last processing error.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "event_id"], name="webhookevent_unique_org_event"),
+        ]
+        indexes = [models.Index(fields=["status", "received_at"], name="webhookevent_status_received")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.event_id}"
+
+
+class Customer(TimeStampedModel):
+    """A Kustomer customer, as last seen."""
+
+    kustomer_id = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=255, blank=True, default="")
+    emails = models.JSONField(default=list, blank=True)
+    external_id = models.CharField(max_length=255, blank=True, default="")
+    rev = models.BigIntegerField(null=True, blank=True)
+    kustomer_updated_at = models.DateTimeField(null=True, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return self.name or self.kustomer_id
+
+
+class Conversation(TimeStampedModel):
+    """A Kustomer conversation, as last seen (stale updates are dropped by rev/updatedAt)."""
+
+    kustomer_id = models.CharField(max_length=64, unique=True)
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
+    name = models.CharField(max_length=1024, blank=True, default="")
+    status = models.CharField(max_length=16, blank=True, default="", db_index=True)
+    priority = models.PositiveSmallIntegerField(null=True, blank=True)
+    channels = models.JSONField(default=list, blank=True)
+    assigned_users = models.JSONField(default=list, blank=True)
+    assigned_teams = models.JSONField(default=list, blank=True)
+    custom = models.JSONField(default=dict, blank=True)
+    default_lang = models.CharField(max_length=16, blank=True, default="")
+    message_count = models.PositiveIntegerField(default=0)
+    kustomer_created_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    kustomer_updated_at = models.DateTimeField(null=True, blank=True)
+    rev = models.BigIntegerField(null=True, blank=True)
+    resolved_count = models.PositiveIntegerField(
+        default=0, help_text="How many times the status became done."
+    )
+    attributes = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return self.name or self.kustomer_id
+
+
+class Message(TimeStampedModel):
+    """A message on a conversation, inbound (customer) or outbound (agent or us)."""
+
+    class Direction(models.TextChoices):
+        IN = "in", "Inbound"
+        OUT = "out", "Outbound"
+
+    kustomer_id = models.CharField(max_length=64, unique=True)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    direction = models.CharField(max_length=8, choices=Direction, blank=True, default="")
+    channel = models.CharField(max_length=32, blank=True, default="")
+    subject = models.CharField(max_length=1024, blank=True, default="")
+    body = models.TextField(blank=True, default="")
+    meta = models.JSONField(default=dict, blank=True)
+    created_by = models.CharField(max_length=64, blank=True, default="")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    kustomer_created_at = models.DateTimeField(null=True, blank=True)
+    kustomer_updated_at = models.DateTimeField(null=True, blank=True)
+    rev = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["conversation", "sent_at"], name="message_conversation_sent")]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.kustomer_id}"
+
+
+class ConversationDispatch(TimeStampedModel):
+    """That a pipeline dispatch point fired for a conversation, once per occurrence."""
+
+    class Kind(models.TextChoices):
+        NEEDS_CLASSIFICATION = "needs_classification", "Needs classification"
+        RESOLVED = "resolved", "Resolved"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="dispatches")
+    kind = models.CharField(max_length=32, choices=Kind)
+    occurrence = models.PositiveIntegerField(
+        default=1, help_text="1 for the first time; a reopened conversation resolves again as 2, 3, ..."
+    )
+    event = models.ForeignKey(WebhookEvent, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "kind", "occurrence"], name="dispatch_unique_occurrence"
+            ),
+        ]
+
+
+class RateWindow(models.Model):
+    """Requests made to Kustomer in one minute, shared by every process (database budget)."""
+
+    window = models.BigIntegerField(unique=True, help_text="Unix minute.")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(count__gte=0), name="ratewindow_count_nonneg")]
+
+    def __str__(self) -> str:
+        return f"minute {self.window}: {self.count}"

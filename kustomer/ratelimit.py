@@ -1,0 +1,107 @@
+"""One org-wide Kustomer request budget per minute, shared by every process via the database or Redis."""
+
+import logging
+import time
+from typing import Protocol
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from .exceptions import KustomerBudgetExhausted
+from .models import RateWindow
+
+logger = logging.getLogger(__name__)
+
+
+class Budget(Protocol):
+    def try_acquire(self, window: int, limit: int) -> bool: ...
+    def exhaust(self, window: int, limit: int) -> None: ...
+
+
+class DatabaseBudget:
+    """Counts requests in RateWindow rows; the conditional UPDATE makes the check atomic."""
+
+    def try_acquire(self, window: int, limit: int) -> bool:
+        with transaction.atomic():
+            if RateWindow.objects.filter(window=window, count__lt=limit).update(count=F("count") + 1):
+                return True
+            if RateWindow.objects.filter(window=window).exists():
+                return False
+            try:
+                with transaction.atomic():
+                    RateWindow.objects.create(window=window, count=1)
+            except IntegrityError:
+                # Another process opened the window first; count in it instead.
+                return bool(
+                    RateWindow.objects.filter(window=window, count__lt=limit).update(count=F("count") + 1)
+                )
+            RateWindow.objects.filter(window__lt=window - 60).delete()
+            return True
+
+    def exhaust(self, window: int, limit: int) -> None:
+        updated = RateWindow.objects.filter(window=window).update(count=limit)
+        if not updated:
+            try:
+                with transaction.atomic():
+                    RateWindow.objects.create(window=window, count=limit)
+            except IntegrityError:
+                RateWindow.objects.filter(window=window).update(count=limit)
+
+
+class RedisBudget:
+    """Counts requests with INCR on a per-minute key that expires by itself."""
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self.redis = redis.Redis.from_url(url)
+
+    def _key(self, window: int) -> str:
+        return f"bearscope:kustomer:budget:{window}"
+
+    def try_acquire(self, window: int, limit: int) -> bool:
+        key = self._key(window)
+        pipe = self.redis.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, 120)
+        count, _ = pipe.execute()
+        return count <= limit
+
+    def exhaust(self, window: int, limit: int) -> None:
+        self.redis.set(self._key(window), limit, ex=120)
+
+
+class RateBudget:
+    """Blocks until the org's budget has a slot this minute, or raises if that would take too long."""
+
+    def __init__(self, backend: Budget, *, limit: int, max_wait: float) -> None:
+        self.backend = backend
+        self.limit = limit
+        self.max_wait = max_wait
+
+    def acquire(self) -> None:
+        deadline = time.monotonic() + self.max_wait
+        while True:
+            now = time.time()
+            window = int(now // 60)
+            if self.backend.try_acquire(window, self.limit):
+                return
+            wait = (window + 1) * 60 - now + 0.05
+            if time.monotonic() + wait > deadline:
+                raise KustomerBudgetExhausted(
+                    f"Org-wide Kustomer budget of {self.limit}/minute is used up for the next {wait:.0f} s"
+                )
+            logger.info("Kustomer budget used up; waiting %.1f s for the next minute", wait)
+            time.sleep(wait)
+
+    def exhaust_current_window(self) -> None:
+        """Kustomer said 429: make every process wait for the next window, not only this one."""
+        self.backend.exhaust(int(time.time() // 60), self.limit)
+
+
+def budget_get() -> RateBudget:
+    backend: Budget = RedisBudget(settings.REDIS_URL) if settings.REDIS_URL else DatabaseBudget()
+    return RateBudget(
+        backend, limit=settings.KUSTOMER_RATE_LIMIT_PER_MINUTE, max_wait=settings.KUSTOMER_MAX_WAIT_SECONDS
+    )

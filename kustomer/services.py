@@ -1,0 +1,291 @@
+"""Writes of the Kustomer app: receiving webhook events and turning them into the mirror."""
+
+import json
+import logging
+import traceback
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from bearscope.queue import enqueue_on_commit
+
+from . import signals
+from .client import KustomerError, client_get, message_body_text
+from .exceptions import EventProcessingFailed
+from .models import Conversation, ConversationDispatch, Customer, Message, WebhookEvent
+from .payloads import (
+    HANDLED_EVENTS,
+    as_datetime,
+    as_dict,
+    as_int,
+    as_list,
+    as_str,
+    changed_custom_keys,
+    event_conversation_id,
+    json_clean,
+    related_id,
+)
+
+logger = logging.getLogger(__name__)
+
+PROCESS_TASK = "kustomer.tasks.webhook_event_process"
+STORED_HEADERS = {
+    "HTTP_X_KUSTOMER_WEBHOOK_EVENT": "X-Kustomer-Webhook-Event",
+    "HTTP_USER_AGENT": "User-Agent",
+    "CONTENT_TYPE": "Content-Type",
+    "CONTENT_LENGTH": "Content-Length",
+    "HTTP_X_REQUEST_ID": "X-Request-Id",
+    "HTTP_X_FORWARDED_FOR": "X-Forwarded-For",
+    "REMOTE_ADDR": "Remote-Addr",
+}
+Outcome = tuple[str, str]  # (status, reason)
+
+
+def webhook_event_receive(
+    *, envelope: Mapping[str, Any], body: bytes, meta: Mapping[str, str]
+) -> tuple[WebhookEvent, bool]:
+    """Store a verified event once and enqueue its processing; returns (event, created).
+
+    The unique (org, event id) constraint decides duplicates, also for two concurrent
+    deliveries: the loser's insert fails and it answers with the stored row.
+    """
+    org = as_str(envelope.get("org"), 64)
+    event_id = envelope["id"]
+    name = envelope["name"]
+    data = as_dict(envelope.get("data"))
+    handled = name in HANDLED_EVENTS
+    fields = {
+        "org": org,
+        "event_id": event_id,
+        "name": name,
+        "resource_id": as_str(data.get("id"), 64),
+        "conversation_id": event_conversation_id(name, data),
+        "body": body.decode("utf-8").replace("\x00", ""),
+        "headers": {label: as_str(meta[key], 512) for key, label in STORED_HEADERS.items() if meta.get(key)},
+        "received_at": timezone.now(),
+        "status": WebhookEvent.Status.RECEIVED if handled else WebhookEvent.Status.IGNORED,
+        "reason": "" if handled else "event type not handled by BearScope",
+    }
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.create(**fields)
+            if handled:
+                enqueue_on_commit(PROCESS_TASK, event.pk, task_name=f"event-{event.pk}")
+    except IntegrityError:
+        return WebhookEvent.objects.get(org=org, event_id=event_id), False
+    return event, True
+
+
+def webhook_event_process(*, event_id: int) -> WebhookEvent:
+    """Apply one stored event to the mirror and fire dispatch points; safe to run twice.
+
+    Ends the event `processed`, `ignored` (with the reason) or `failed` (with the error). A
+    failure raises EventProcessingFailed, retryable while attempts remain.
+    """
+    # Asked before the transaction: it may call Kustomer, and row locks should not wait on HTTP.
+    ours = machine_user_id()
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.select_for_update().get(pk=event_id)
+            if event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
+                return event
+            status, reason = _event_apply(event, ours)
+            event.status, event.reason, event.error = status, reason[:255], ""
+            event.attempts += 1
+            event.processed_at = timezone.now()
+            event.save(update_fields=["status", "reason", "error", "attempts", "processed_at", "updated_at"])
+            return event
+    except WebhookEvent.DoesNotExist:
+        raise
+    except Exception as exc:
+        WebhookEvent.objects.filter(pk=event_id).update(
+            status=WebhookEvent.Status.FAILED,
+            error=traceback.format_exc(limit=8)[-4000:],
+            attempts=F("attempts") + 1,
+            updated_at=timezone.now(),
+        )
+        attempts = WebhookEvent.objects.filter(pk=event_id).values_list("attempts", flat=True).first() or 0
+        retryable = attempts < settings.KUSTOMER_EVENT_MAX_ATTEMPTS
+        logger.warning("Webhook event %s failed (attempt %s): %s", event_id, attempts, exc)
+        raise EventProcessingFailed(str(exc), retryable=retryable) from exc
+
+
+def webhook_events_reprocess(*, events: Iterable[WebhookEvent]) -> int:
+    """Put events back in the queue from the start (the admin's "reprocess" action)."""
+    count = 0
+    with transaction.atomic():
+        for event in events:
+            if event.name not in HANDLED_EVENTS:
+                continue
+            WebhookEvent.objects.filter(pk=event.pk).update(
+                status=WebhookEvent.Status.RECEIVED,
+                attempts=0,
+                error="",
+                reason="",
+                updated_at=timezone.now(),
+            )
+            enqueue_on_commit(PROCESS_TASK, event.pk, task_name=f"event-{event.pk}")
+            count += 1
+    return count
+
+
+def machine_user_id() -> str:
+    """Our API key's user id: from settings, else asked of Kustomer once and cached."""
+    if settings.KUSTOMER_MACHINE_USER_ID:
+        return settings.KUSTOMER_MACHINE_USER_ID
+    cached = cache.get("kustomer:machine_user_id")
+    if cached:
+        return cached
+    if not settings.KUSTOMER_API_KEY:
+        return ""
+    try:
+        user_id = as_str(client_get().current_user_get().get("id"), 64)
+    except KustomerError as exc:
+        # Without it only the own-attribute filter guards against loops; try again next event.
+        logger.warning("Could not discover the Kustomer machine user: %s", exc)
+        return ""
+    cache.set("kustomer:machine_user_id", user_id, timeout=None)
+    return user_id
+
+
+def _event_apply(event: WebhookEvent, ours: str) -> Outcome:
+    envelope = json.loads(event.body)
+    data = as_dict(envelope.get("data"))
+    if not as_str(data.get("id")):
+        return WebhookEvent.Status.IGNORED, "payload data has no id"
+    author = related_id(data, "modifiedBy") or related_id(data, "createdBy")
+    if ours and author == ours:
+        return WebhookEvent.Status.IGNORED, "change made by BearScope's own API user"
+    kind = event.name.split(".")[1]
+    if kind == "customer":
+        return _customer_apply(data)
+    if kind == "conversation":
+        own = set(settings.KUSTOMER_OWN_CUSTOM_ATTRIBUTES)
+        touched = changed_custom_keys(envelope.get("changes"))
+        if touched is not None and touched <= own:
+            return WebhookEvent.Status.IGNORED, "only BearScope's own custom attributes changed"
+        return _conversation_apply(data, event)
+    return _message_apply(data, event)
+
+
+def _is_stale(stored_rev: int | None, stored_at, rev: int | None, updated_at) -> bool:
+    if stored_rev is not None and rev is not None:
+        return rev < stored_rev
+    if stored_at is not None and updated_at is not None:
+        return updated_at < stored_at
+    return False
+
+
+def _customer_stub(kustomer_id: str) -> Customer | None:
+    if not kustomer_id:
+        return None
+    return Customer.objects.get_or_create(kustomer_id=kustomer_id)[0]
+
+
+def _customer_apply(data: dict) -> Outcome:
+    attrs = as_dict(data.get("attributes"))
+    customer = Customer.objects.select_for_update().get_or_create(kustomer_id=as_str(data["id"], 64))[0]
+    rev, updated_at = as_int(attrs.get("rev")), as_datetime(attrs.get("updatedAt"))
+    if _is_stale(customer.rev, customer.kustomer_updated_at, rev, updated_at):
+        return WebhookEvent.Status.IGNORED, f"stale update (rev {rev} older than stored {customer.rev})"
+    customer.name = as_str(attrs.get("name") or attrs.get("displayName"))
+    customer.emails = [
+        as_str(as_dict(e).get("email")).lower()
+        for e in as_list(attrs.get("emails"))
+        if as_dict(e).get("email")
+    ]
+    customer.external_id = as_str(attrs.get("externalId"))
+    customer.rev, customer.kustomer_updated_at = rev, updated_at
+    customer.attributes = json_clean(attrs)
+    customer.save()
+    return WebhookEvent.Status.PROCESSED, ""
+
+
+def _conversation_apply(data: dict, event: WebhookEvent) -> Outcome:
+    attrs = as_dict(data.get("attributes"))
+    conversation = Conversation.objects.select_for_update().get_or_create(kustomer_id=as_str(data["id"], 64))[
+        0
+    ]
+    rev, updated_at = as_int(attrs.get("rev")), as_datetime(attrs.get("updatedAt"))
+    if _is_stale(conversation.rev, conversation.kustomer_updated_at, rev, updated_at):
+        return WebhookEvent.Status.IGNORED, f"stale update (rev {rev} older than stored {conversation.rev})"
+    previous_status = conversation.status
+    conversation.customer = _customer_stub(related_id(data, "customer")) or conversation.customer
+    conversation.name = as_str(attrs.get("name"), 1024)
+    conversation.status = as_str(attrs.get("status"), 16)
+    priority = as_int(attrs.get("priority"))
+    conversation.priority = priority if priority is not None and 1 <= priority <= 5 else None
+    conversation.channels = [as_str(c, 32) for c in as_list(attrs.get("channels"))]
+    conversation.assigned_users = [as_str(u, 64) for u in as_list(attrs.get("assignedUsers"))]
+    conversation.assigned_teams = [as_str(t, 64) for t in as_list(attrs.get("assignedTeams"))]
+    conversation.custom = json_clean(as_dict(attrs.get("custom")))
+    conversation.default_lang = as_str(attrs.get("defaultLang"), 16)
+    conversation.message_count = max(as_int(attrs.get("messageCount")) or 0, 0)
+    conversation.kustomer_created_at = as_datetime(attrs.get("createdAt")) or conversation.kustomer_created_at
+    conversation.rev, conversation.kustomer_updated_at = rev, updated_at
+    conversation.attributes = json_clean(attrs)
+    resolved_now = conversation.status == "done" and previous_status != "done"
+    if resolved_now:
+        conversation.resolved_count += 1
+    conversation.save()
+    if resolved_now:
+        _dispatch(conversation, ConversationDispatch.Kind.RESOLVED, conversation.resolved_count, event)
+    return WebhookEvent.Status.PROCESSED, ""
+
+
+def _message_apply(data: dict, event: WebhookEvent) -> Outcome:
+    attrs = as_dict(data.get("attributes"))
+    conversation_id = related_id(data, "conversation")
+    if not conversation_id:
+        return WebhookEvent.Status.IGNORED, "message has no conversation"
+    # Locking the conversation serialises its messages, so "first inbound" is decided once.
+    conversation = Conversation.objects.select_for_update().get_or_create(kustomer_id=conversation_id)[0]
+    message, _ = Message.objects.get_or_create(
+        kustomer_id=as_str(data["id"], 64), defaults={"conversation": conversation}
+    )
+    rev, updated_at = as_int(attrs.get("rev")), as_datetime(attrs.get("updatedAt"))
+    if _is_stale(message.rev, message.kustomer_updated_at, rev, updated_at):
+        return WebhookEvent.Status.IGNORED, f"stale update (rev {rev} older than stored {message.rev})"
+    message.conversation = conversation
+    message.customer = _customer_stub(related_id(data, "customer")) or message.customer
+    if conversation.customer_id is None and message.customer_id:
+        conversation.customer = message.customer
+        conversation.save(update_fields=["customer", "updated_at"])
+    direction = as_str(attrs.get("direction"), 8)
+    message.direction = direction if direction in Message.Direction.values else ""
+    message.channel = as_str(attrs.get("channel"), 32)
+    message.subject = as_str(attrs.get("subject") or as_dict(attrs.get("meta")).get("subject"), 1024)
+    message.body = message_body_text(attrs).replace("\x00", "")
+    message.meta = json_clean(as_dict(attrs.get("meta")))
+    message.created_by = related_id(data, "createdBy")
+    message.sent_at = as_datetime(attrs.get("sentAt")) or as_datetime(attrs.get("createdAt"))
+    message.kustomer_created_at = as_datetime(attrs.get("createdAt"))
+    message.rev, message.kustomer_updated_at = rev, updated_at
+    message.save()
+    if message.direction != Message.Direction.IN:
+        return WebhookEvent.Status.IGNORED, "outbound message: mirrored, no pipeline triggered"
+    _dispatch(conversation, ConversationDispatch.Kind.NEEDS_CLASSIFICATION, 1, event)
+    return WebhookEvent.Status.PROCESSED, ""
+
+
+DISPATCH_SIGNALS = {
+    ConversationDispatch.Kind.NEEDS_CLASSIFICATION: signals.conversation_needs_classification,
+    ConversationDispatch.Kind.RESOLVED: signals.conversation_resolved,
+}
+
+
+def _dispatch(conversation: Conversation, kind: str, occurrence: int, event: WebhookEvent) -> bool:
+    """Record the occurrence and tell receivers, unless it was recorded before."""
+    _, created = ConversationDispatch.objects.get_or_create(
+        conversation=conversation, kind=kind, occurrence=occurrence, defaults={"event": event}
+    )
+    if created:
+        DISPATCH_SIGNALS[kind].send(
+            sender=Conversation, conversation=conversation, occurrence=occurrence, event=event
+        )
+    return created

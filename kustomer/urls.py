@@ -1,0 +1,8 @@
+"""URLs of the Kustomer app: the webhook."""
+
+from django.urls import path
+
+from .apis import KustomerWebhookApi
+
+app_name = "kustomer"
+urlpatterns = [path("webhooks/kustomer/", KustomerWebhookApi.as_view(), name="webhook")]
