@@ -1,10 +1,12 @@
 """Liveness and readiness endpoints for load balancers and orchestrators."""
 
-from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django_q.brokers import get_broker
+from django_q.conf import Conf
+from django_q.models import OrmQ
 
 
 @never_cache
@@ -25,15 +27,11 @@ def _database_ok() -> str | None:
 
 def _queue_ok() -> str | None:
     try:
-        if settings.REDIS_URL:
-            from django_q.brokers import get_broker
-
-            if not get_broker().ping():
-                return "queue: Redis did not answer"
-        else:
-            from django_q.models import OrmQ
-
-            OrmQ.objects.exists()
+        if Conf.ORM:
+            # The ORM broker's ping() is always true; reading its table is the real check.
+            OrmQ.objects.using(Conf.ORM).exists()
+        elif not get_broker().ping():
+            return "queue: broker did not answer"
     except Exception as exc:
         return f"queue: {exc.__class__.__name__}"
     return None
