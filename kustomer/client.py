@@ -104,6 +104,7 @@ def _error_details(response: requests.Response) -> tuple[KustomerErrorDetail, ..
 
 
 def _retry_after_seconds(response: requests.Response) -> float | None:
+    """The wait the response asks for; x-ratelimit-reset counts only on a 429 (it is sent on every answer)."""
     value = response.headers.get("Retry-After")
     if value:
         try:
@@ -113,6 +114,8 @@ def _retry_after_seconds(response: requests.Response) -> float | None:
                 return max((parsedate_to_datetime(value).timestamp() - time.time()), 0.0)
             except (TypeError, ValueError):
                 pass
+    if response.status_code != 429:
+        return None
     return ratelimit_reset_seconds(response.headers.get("x-ratelimit-reset"))
 
 
@@ -184,15 +187,13 @@ class KustomerClient:
                 continue
             if response.status_code < 400:
                 return self._decode(response, method, path)
-            if response.status_code == 429:
-                self.budget.exhaust_current_window()
             retryable = response.status_code in RETRY_STATUSES and not (
                 creates and response.status_code != 429
             )
             if not retryable or attempt >= self.max_retries:
                 raise self._error(response, method, path, creates)
             wait = self._backoff(attempt)
-            hinted = _retry_after_seconds(response) if response.status_code in (429, 503) else None
+            hinted = _retry_after_seconds(response)
             if hinted is not None:
                 wait = max(wait, hinted + random.uniform(0, 0.25))  # jitter spreads the workers out
             if wait > self.max_wait:

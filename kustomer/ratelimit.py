@@ -16,7 +16,6 @@ logger = logging.getLogger(__name__)
 
 class Budget(Protocol):
     def try_acquire(self, window: int, limit: int) -> bool: ...
-    def exhaust(self, window: int, limit: int) -> None: ...
 
 
 class DatabaseBudget:
@@ -39,15 +38,6 @@ class DatabaseBudget:
             RateWindow.objects.filter(window__lt=window - 60).delete()
             return True
 
-    def exhaust(self, window: int, limit: int) -> None:
-        updated = RateWindow.objects.filter(window=window).update(count=limit)
-        if not updated:
-            try:
-                with transaction.atomic():
-                    RateWindow.objects.create(window=window, count=limit)
-            except IntegrityError:
-                RateWindow.objects.filter(window=window).update(count=limit)
-
 
 class RedisBudget:
     """Counts requests with INCR on a per-minute key that expires by itself."""
@@ -67,9 +57,6 @@ class RedisBudget:
         pipe.expire(key, 120)
         count, _ = pipe.execute()
         return count <= limit
-
-    def exhaust(self, window: int, limit: int) -> None:
-        self.redis.set(self._key(window), limit, ex=120)
 
 
 class RateBudget:
@@ -94,10 +81,6 @@ class RateBudget:
                 )
             logger.info("Kustomer budget used up; waiting %.1f s for the next minute", wait)
             time.sleep(wait)
-
-    def exhaust_current_window(self) -> None:
-        """Kustomer said 429: make every process wait for the next window, not only this one."""
-        self.backend.exhaust(int(time.time() // 60), self.limit)
 
 
 def budget_get() -> RateBudget:

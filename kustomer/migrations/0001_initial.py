@@ -5,131 +5,250 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kustomer_id', models.CharField(max_length=64, unique=True)),
-                ('name', models.CharField(blank=True, default='', max_length=255)),
-                ('emails', models.JSONField(blank=True, default=list)),
-                ('external_id', models.CharField(blank=True, default='', max_length=255)),
-                ('rev', models.BigIntegerField(blank=True, null=True)),
-                ('kustomer_updated_at', models.DateTimeField(blank=True, null=True)),
-                ('attributes', models.JSONField(blank=True, default=dict)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("kustomer_id", models.CharField(max_length=64, unique=True)),
+                ("name", models.CharField(blank=True, default="", max_length=255)),
+                ("emails", models.JSONField(blank=True, default=list)),
+                ("external_id", models.CharField(blank=True, default="", max_length=255)),
+                ("rev", models.BigIntegerField(blank=True, null=True)),
+                ("kustomer_updated_at", models.DateTimeField(blank=True, null=True)),
+                ("attributes", models.JSONField(blank=True, default=dict)),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Conversation',
+            name="Conversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kustomer_id', models.CharField(max_length=64, unique=True)),
-                ('name', models.CharField(blank=True, default='', max_length=1024)),
-                ('status', models.CharField(blank=True, db_index=True, default='', max_length=16)),
-                ('priority', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('channels', models.JSONField(blank=True, default=list)),
-                ('assigned_users', models.JSONField(blank=True, default=list)),
-                ('assigned_teams', models.JSONField(blank=True, default=list)),
-                ('custom', models.JSONField(blank=True, default=dict)),
-                ('default_lang', models.CharField(blank=True, default='', max_length=16)),
-                ('message_count', models.PositiveIntegerField(default=0)),
-                ('kustomer_created_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('kustomer_updated_at', models.DateTimeField(blank=True, null=True)),
-                ('rev', models.BigIntegerField(blank=True, null=True)),
-                ('resolved_count', models.PositiveIntegerField(default=0, help_text='How many times the status became done.')),
-                ('attributes', models.JSONField(blank=True, default=dict)),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='conversations', to='kustomer.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("kustomer_id", models.CharField(max_length=64, unique=True)),
+                ("name", models.CharField(blank=True, default="", max_length=1024)),
+                ("status", models.CharField(blank=True, db_index=True, default="", max_length=16)),
+                ("priority", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("channels", models.JSONField(blank=True, default=list)),
+                ("assigned_users", models.JSONField(blank=True, default=list)),
+                ("assigned_teams", models.JSONField(blank=True, default=list)),
+                ("custom", models.JSONField(blank=True, default=dict)),
+                ("default_lang", models.CharField(blank=True, default="", max_length=16)),
+                ("message_count", models.PositiveIntegerField(default=0)),
+                ("kustomer_created_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("kustomer_updated_at", models.DateTimeField(blank=True, null=True)),
+                ("rev", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "resolved_count",
+                    models.PositiveIntegerField(
+                        default=0, help_text="How many times the status became done."
+                    ),
+                ),
+                ("attributes", models.JSONField(blank=True, default=dict)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="conversations",
+                        to="kustomer.customer",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='RateWindow',
+            name="RateWindow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('window', models.BigIntegerField(help_text='Unix minute.', unique=True)),
-                ('count', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("window", models.BigIntegerField(help_text="Unix minute.", unique=True)),
+                ("count", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('count__gte', 0)), name='ratewindow_count_nonneg')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("count__gte", 0)), name="ratewindow_count_nonneg"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='WebhookEvent',
+            name="WebhookEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('org', models.CharField(blank=True, default='', max_length=64)),
-                ('event_id', models.CharField(max_length=128)),
-                ('name', models.CharField(db_index=True, max_length=128)),
-                ('resource_id', models.CharField(blank=True, db_index=True, default='', max_length=64)),
-                ('conversation_id', models.CharField(blank=True, db_index=True, default='', max_length=64)),
-                ('body', models.TextField(help_text='The request body exactly as received.')),
-                ('headers', models.JSONField(default=dict, help_text='Selected request headers.')),
-                ('received_at', models.DateTimeField()),
-                ('status', models.CharField(choices=[('received', 'Received'), ('processed', 'Processed'), ('ignored', 'Ignored'), ('failed', 'Failed')], default='received', max_length=16)),
-                ('reason', models.CharField(blank=True, default='', help_text='Why it was ignored.', max_length=255)),
-                ('error', models.TextField(blank=True, default='', help_text='The last processing error.')),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("org", models.CharField(blank=True, default="", max_length=64)),
+                ("event_id", models.CharField(max_length=128)),
+                ("name", models.CharField(db_index=True, max_length=128)),
+                ("resource_id", models.CharField(blank=True, db_index=True, default="", max_length=64)),
+                ("conversation_id", models.CharField(blank=True, db_index=True, default="", max_length=64)),
+                ("body", models.TextField(help_text="The request body exactly as received.")),
+                ("headers", models.JSONField(default=dict, help_text="Selected request headers.")),
+                ("received_at", models.DateTimeField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received"),
+                            ("processed", "Processed"),
+                            ("ignored", "Ignored"),
+                            ("failed", "Failed"),
+                        ],
+                        default="received",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(blank=True, default="", help_text="Why it was ignored.", max_length=255),
+                ),
+                ("error", models.TextField(blank=True, default="", help_text="The last processing error.")),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'indexes': [models.Index(fields=['status', 'received_at'], name='webhookevent_status_received')],
-                'constraints': [models.UniqueConstraint(fields=('org', 'event_id'), name='webhookevent_unique_org_event')],
+                "indexes": [
+                    models.Index(fields=["status", "received_at"], name="webhookevent_status_received")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("org", "event_id"), name="webhookevent_unique_org_event")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kustomer_id', models.CharField(max_length=64, unique=True)),
-                ('direction', models.CharField(blank=True, choices=[('in', 'Inbound'), ('out', 'Outbound')], default='', max_length=8)),
-                ('channel', models.CharField(blank=True, default='', max_length=32)),
-                ('subject', models.CharField(blank=True, default='', max_length=1024)),
-                ('body', models.TextField(blank=True, default='')),
-                ('meta', models.JSONField(blank=True, default=dict)),
-                ('created_by', models.CharField(blank=True, default='', max_length=64)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('kustomer_created_at', models.DateTimeField(blank=True, null=True)),
-                ('kustomer_updated_at', models.DateTimeField(blank=True, null=True)),
-                ('rev', models.BigIntegerField(blank=True, null=True)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='kustomer.conversation')),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='messages', to='kustomer.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("kustomer_id", models.CharField(max_length=64, unique=True)),
+                (
+                    "direction",
+                    models.CharField(
+                        blank=True, choices=[("in", "Inbound"), ("out", "Outbound")], default="", max_length=8
+                    ),
+                ),
+                ("channel", models.CharField(blank=True, default="", max_length=32)),
+                ("subject", models.CharField(blank=True, default="", max_length=1024)),
+                ("body", models.TextField(blank=True, default="")),
+                ("meta", models.JSONField(blank=True, default=dict)),
+                ("created_by", models.CharField(blank=True, default="", max_length=64)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("kustomer_created_at", models.DateTimeField(blank=True, null=True)),
+                ("kustomer_updated_at", models.DateTimeField(blank=True, null=True)),
+                ("rev", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="kustomer.conversation",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="messages",
+                        to="kustomer.customer",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['conversation', 'sent_at'], name='message_conversation_sent')],
+                "indexes": [
+                    models.Index(fields=["conversation", "sent_at"], name="message_conversation_sent")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ConversationDispatch',
+            name="ConversationDispatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('needs_classification', 'Needs classification'), ('resolved', 'Resolved')], max_length=32)),
-                ('occurrence', models.PositiveIntegerField(default=1, help_text='1 for the first time; a reopened conversation resolves again as 2, 3, ...')),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='dispatches', to='kustomer.conversation')),
-                ('event', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='kustomer.webhookevent')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("needs_classification", "Needs classification"), ("resolved", "Resolved")],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "occurrence",
+                    models.PositiveIntegerField(
+                        default=1,
+                        help_text="1 for the first time; a reopened conversation resolves again as 2, 3, ...",
+                    ),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="dispatches",
+                        to="kustomer.conversation",
+                    ),
+                ),
+                (
+                    "event",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="kustomer.webhookevent",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('conversation', 'kind', 'occurrence'), name='dispatch_unique_occurrence')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("conversation", "kind", "occurrence"), name="dispatch_unique_occurrence"
+                    )
+                ],
             },
         ),
     ]

@@ -19,6 +19,8 @@ from kustomer.exceptions import (
 )
 from kustomer.ratelimit import DatabaseBudget, RateBudget, RedisBudget
 
+from .sandbox_fixtures import CUSTOMER_ID as CUSTOMER
+
 pytestmark = pytest.mark.django_db
 
 
@@ -42,9 +44,6 @@ def seeded(kustomer_sandbox) -> dict:
         {"customer_id": CUSTOMER, "text": "Where is my order?", "deliver": False},
     )
     return {"conversation": created["conversation_id"], "customer": CUSTOMER}
-
-
-CUSTOMER = "cus0000000000000000000001"
 
 
 def client_for(
@@ -254,6 +253,5 @@ class TestBudget:
             pytest.skip("Redis is not running on 127.0.0.1:6379")
         window = int(time.time())  # a key no other run uses
         assert [backend.try_acquire(window, 2) for _ in range(3)] == [True, True, False]
-        backend.exhaust(window + 1, 2)
-        assert backend.try_acquire(window + 1, 2) is False
+        assert backend.try_acquire(window + 1, 2) is True  # the next minute has its own count
         backend.redis.delete(backend._key(window), backend._key(window + 1))
