@@ -5,3 +5,8 @@ from django.apps import AppConfig
 
 class ClassificationConfig(AppConfig):
     name = "classification"
+
+    def ready(self) -> None:
+        from . import receivers
+
+        receivers.connect()

@@ -65,9 +65,9 @@ def message_body_text(attributes: dict) -> str:
     return preview if isinstance(preview, str) else ""
 
 
-def custom_update_body(custom: dict[str, Any]) -> dict:
+def custom_update_body(custom: dict[str, Any], priority: int | None = None) -> dict:
     """Assumption: PATCH merges the `custom` keys sent, so we send only ours (never PUT)."""
-    return {"custom": custom}
+    return {"custom": custom} if priority is None else {"custom": custom, "priority": priority}
 
 
 def draft_send_body(now_iso: str) -> dict:
@@ -263,9 +263,12 @@ class KustomerClient:
     def conversation_get(self, conversation_id: str) -> dict:
         return self.get_data(f"/v1/conversations/{conversation_id}")
 
-    def conversation_custom_update(self, conversation_id: str, custom: dict[str, Any]) -> dict:
-        """Write custom attributes; idempotent, so it is retried like a read."""
-        data = self.request("PATCH", f"/v1/conversations/{conversation_id}", json=custom_update_body(custom))
+    def conversation_custom_update(
+        self, conversation_id: str, custom: dict[str, Any], *, priority: int | None = None
+    ) -> dict:
+        """Write custom attributes (and optionally Kustomer's 1-5 priority); idempotent, so retried."""
+        body = custom_update_body(custom, priority)
+        data = self.request("PATCH", f"/v1/conversations/{conversation_id}", json=body)
         return data.get("data") if isinstance(data.get("data"), dict) else {}
 
     def conversation_messages(self, conversation_id: str) -> Iterator[dict]:

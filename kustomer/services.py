@@ -165,7 +165,9 @@ def _event_apply(event: WebhookEvent, ours: str) -> Outcome:
     if kind == "customer":
         return _customer_apply(data)
     if kind == "conversation":
-        own = set(settings.KUSTOMER_OWN_CUSTOM_ATTRIBUTES)
+        own = set(settings.KUSTOMER_OWN_CUSTOM_ATTRIBUTES).union(
+            *(source() for source in signals.own_custom_attribute_sources)
+        )
         touched = changed_custom_keys(envelope.get("changes"))
         if touched is not None and touched <= own:
             return WebhookEvent.Status.IGNORED, "only BearScope's own custom attributes changed"

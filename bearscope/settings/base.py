@@ -129,6 +129,13 @@ KUSTOMER_OWN_CUSTOM_ATTRIBUTES = [
 # so the webhook can answer 413 itself.
 DATA_UPLOAD_MAX_MEMORY_SIZE = KUSTOMER_WEBHOOK_MAX_BYTES + 1024
 
+# --- Claude -------------------------------------------------------------------------------
+ANTHROPIC_API_KEY = env("ANTHROPIC_API_KEY", default="")
+ANTHROPIC_BASE_URL = env("ANTHROPIC_BASE_URL", default="")
+# One call (with its retries) must end well inside the task timeout below.
+LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=30.0)
+LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=2)
+
 # --- Queue (django-q2) --------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
 Q_CLUSTER = {

@@ -1,0 +1,184 @@
+"""The only module that imports the anthropic SDK: structured calls, caching, usage, cost, errors."""
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import anthropic
+import pydantic
+from django.conf import settings
+
+from .exceptions import BearScopeError
+
+logger = logging.getLogger(__name__)
+
+# USD per million tokens: (input, output, cache read). Cache writes cost 1.25x input (5-minute TTL).
+# Keep in step with Anthropic's published prices; unknown models cost as the dearest listed.
+PRICES: dict[str, tuple[Decimal, Decimal, Decimal]] = {
+    "claude-haiku-5-5": (Decimal("0.10"), Decimal("0.50"), Decimal("0.01")),
+    "claude-haiku-4-5": (Decimal("1"), Decimal("5"), Decimal("0.10")),
+    "claude-sonnet-4-6": (Decimal("3"), Decimal("15"), Decimal("0.30")),
+    "claude-sonnet-5-5": (Decimal("2"), Decimal("10"), Decimal("0.10")),
+}
+CACHE_WRITE_FACTOR = Decimal("1.25")
+MILLION = Decimal(1_000_000)
+
+OutputT = TypeVar("OutputT", bound=pydantic.BaseModel)
+
+
+class LlmError(BearScopeError):
+    """A Claude call did not give a usable answer. `reason` is a short code stored with the result."""
+
+    reason = "classifier_error"
+
+    def __init__(self, message: str, *, call: "LlmCall | None" = None) -> None:
+        super().__init__(message)
+        self.call = call
+
+
+class LlmUnavailable(LlmError):
+    """Connection failure, timeout, 429/5xx/529 after the SDK's bounded retries."""
+
+    reason = "classifier_error"
+
+
+class LlmConfigurationError(LlmError):
+    """No key, a wrong key, or a request Claude refuses as malformed (400/401/403/404)."""
+
+    reason = "classifier_error"
+
+
+class LlmRefused(LlmError):
+    reason = "refusal"
+
+
+class LlmTruncated(LlmError):
+    reason = "truncated_output"
+
+
+class LlmInvalidOutput(LlmError):
+    reason = "invalid_output"
+
+
+@dataclass
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_tokens: int = 0
+    cache_read_tokens: int = 0
+
+
+@dataclass
+class LlmCall:
+    """What one call cost and returned; kept even when the answer is then rejected."""
+
+    model: str
+    text: str = ""
+    stop_reason: str = ""
+    request_id: str = ""
+    latency_ms: int = 0
+    usage: Usage = field(default_factory=Usage)
+
+    @property
+    def cost_usd(self) -> Decimal:
+        return cost_usd(self.model, self.usage)
+
+
+def cost_usd(model: str, usage: Usage) -> Decimal:
+    price_in, price_out, price_cache_read = PRICES.get(model, max(PRICES.values()))
+    total = (
+        usage.input_tokens * price_in
+        + usage.output_tokens * price_out
+        + usage.cache_read_tokens * price_cache_read
+        + usage.cache_creation_tokens * price_in * CACHE_WRITE_FACTOR
+    )
+    return total / MILLION
+
+
+def llm_configured() -> bool:
+    return bool(settings.ANTHROPIC_API_KEY)
+
+
+_clients: dict[tuple, anthropic.Anthropic] = {}
+
+
+def _client() -> anthropic.Anthropic:
+    """One SDK client per process and configuration; retries and timeout bounded by settings."""
+    key = (
+        os.getpid(),
+        settings.ANTHROPIC_API_KEY,
+        settings.ANTHROPIC_BASE_URL,
+        settings.LLM_TIMEOUT_SECONDS,
+        settings.LLM_MAX_RETRIES,
+    )
+    if key not in _clients:
+        _clients[key] = anthropic.Anthropic(
+            api_key=settings.ANTHROPIC_API_KEY,
+            base_url=settings.ANTHROPIC_BASE_URL or None,
+            max_retries=settings.LLM_MAX_RETRIES,
+            timeout=settings.LLM_TIMEOUT_SECONDS,
+        )
+    return _clients[key]
+
+
+def cached_system(static_text: str) -> list[dict[str, Any]]:
+    """The static prompt as one system block marked for prompt caching (it must come first)."""
+    return [{"type": "text", "text": static_text, "cache_control": {"type": "ephemeral"}}]
+
+
+def structured_call(
+    *, model: str, system: list[dict[str, Any]], user_text: str, schema: dict[str, Any], max_tokens: int
+) -> LlmCall:
+    """Ask Claude for JSON matching `schema`; raises LlmUnavailable or LlmConfigurationError."""
+    if not llm_configured():
+        raise LlmConfigurationError("ANTHROPIC_API_KEY is not set.")
+    started = time.monotonic()
+    try:
+        response = _client().messages.create(
+            model=model,
+            max_tokens=max_tokens,
+            system=system,
+            messages=[{"role": "user", "content": user_text}],
+            # transform_schema drops keywords the API rejects (it folds them into descriptions).
+            output_config={"format": {"type": "json_schema", "schema": anthropic.transform_schema(schema)}},
+        )
+    except (anthropic.APIConnectionError, anthropic.RateLimitError, anthropic.InternalServerError) as exc:
+        raise LlmUnavailable(f"Claude unavailable: {exc.__class__.__name__}: {exc}") from exc
+    except anthropic.APIStatusError as exc:
+        if exc.status_code >= 500 or exc.status_code in (408, 409, 429):
+            raise LlmUnavailable(f"Claude unavailable: {exc.status_code} {exc}") from exc
+        raise LlmConfigurationError(f"Claude refused the request: {exc.status_code} {exc}") from exc
+    usage = response.usage
+    call = LlmCall(
+        model=model,
+        text="".join(block.text for block in response.content if getattr(block, "type", "") == "text"),
+        stop_reason=response.stop_reason or "",
+        request_id=getattr(response, "_request_id", "") or "",
+        latency_ms=int((time.monotonic() - started) * 1000),
+        usage=Usage(
+            input_tokens=usage.input_tokens or 0,
+            output_tokens=usage.output_tokens or 0,
+            cache_creation_tokens=usage.cache_creation_input_tokens or 0,
+            cache_read_tokens=usage.cache_read_input_tokens or 0,
+        ),
+    )
+    return call
+
+
+def output_parse(call: LlmCall, output_model: type[OutputT]) -> OutputT:
+    """The call's JSON validated against `output_model`; refusals, truncation and bad JSON raise."""
+    if call.stop_reason == "refusal":
+        raise LlmRefused("Claude declined to answer.", call=call)
+    if call.stop_reason == "max_tokens":
+        raise LlmTruncated("The answer was cut off at max_tokens.", call=call)
+    try:
+        return output_model.model_validate(json.loads(call.text))
+    except (ValueError, pydantic.ValidationError) as exc:
+        # pydantic's ValidationError is a ValueError; json errors are too. Keep the first line only.
+        raise LlmInvalidOutput(
+            f"Answer does not match the schema: {str(exc).splitlines()[0]}", call=call
+        ) from exc

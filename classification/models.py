@@ -1,0 +1,240 @@
+"""The taxonomy ops leaders edit, the classifier's settings, classifications and triage reviews."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from bearscope.models import TimeStampedModel
+
+UNIT_INTERVAL = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))]
+
+
+class Intent(TimeStampedModel):
+    """An intent (no parent) or a sub-intent (parent is an intent); two levels only."""
+
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sub_intents",
+        limit_choices_to={"parent__isnull": True},
+        help_text="Empty for an intent; the intent for a sub-intent.",
+    )
+    key = models.SlugField(
+        max_length=64, help_text="Stable identifier written to Kustomer, e.g. shipping_issue."
+    )
+    name = models.CharField(max_length=128)
+    description = models.TextField(blank=True, help_text="What belongs here; the classifier reads it.")
+    examples = models.TextField(blank=True, help_text="Example customer messages, one per line.")
+    active = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+    auto_route_threshold = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=UNIT_INTERVAL,
+        help_text="Overrides the global auto-route threshold for this intent (intents only).",
+    )
+
+    class Meta:
+        ordering = ["parent__position", "position", "key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"], condition=Q(parent__isnull=True), name="intent_unique_key"
+            ),
+            models.UniqueConstraint(fields=["parent", "key"], name="intent_unique_sub_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.parent.key} / {self.key}" if self.parent_id else self.key
+
+    def clean(self) -> None:
+        if self.parent_id and self.parent.parent_id:
+            raise ValidationError({"parent": "Sub-intents cannot have sub-intents (two levels only)."})
+        if self.parent_id and self.auto_route_threshold is not None:
+            raise ValidationError(
+                {"auto_route_threshold": "Set thresholds on the intent, not the sub-intent."}
+            )
+
+    @property
+    def example_list(self) -> list[str]:
+        return [line.strip() for line in self.examples.splitlines() if line.strip()]
+
+
+class PriorityLevel(models.Model):
+    key = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=64)
+    description = models.TextField(blank=True)
+    kustomer_priority = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text="Kustomer's priority, 1 (lowest) to 5.",
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ComplexityLevel(models.Model):
+    key = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=64)
+    description = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BusinessRule(TimeStampedModel):
+    text = models.TextField(help_text="A rule the classifier must follow, in plain words.")
+    position = models.PositiveIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class ClassifierSettings(models.Model):
+    """One row (pk 1) of settings, edited in the admin."""
+
+    enabled = models.BooleanField(default=True, help_text="Off: new conversations are not classified.")
+    model_id = models.CharField(max_length=64, default="claude-haiku-5-5")
+    auto_route_threshold = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.900"),
+        validators=UNIT_INTERVAL,
+        help_text="Confidence at or above which a classification routes automatically.",
+    )
+    max_tokens = models.PositiveIntegerField(default=1024)
+    conversation_char_budget = models.PositiveIntegerField(
+        default=6000, help_text="Longest customer text sent to the classifier; the rest is cut."
+    )
+    reviewed_examples = models.PositiveSmallIntegerField(
+        default=6, help_text="How many recent reviewed conversations to show the classifier as examples."
+    )
+    attr_intent = models.CharField(max_length=64, default="aiIntentStr")
+    attr_sub_intent = models.CharField(max_length=64, default="aiSubIntentStr")
+    attr_priority = models.CharField(max_length=64, default="aiPriorityStr")
+    attr_complexity = models.CharField(max_length=64, default="aiComplexityStr")
+    attr_confidence = models.CharField(max_length=64, default="aiConfidenceNum")
+    attr_route = models.CharField(max_length=64, default="aiRouteStr")
+    attr_classified_at = models.CharField(max_length=64, default="aiClassifiedAt")
+    attr_reviewed = models.CharField(max_length=64, default="aiReviewedBool")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "classifier settings"
+
+    def __str__(self) -> str:
+        return "Classifier settings"
+
+    @classmethod
+    def load(cls) -> "ClassifierSettings":
+        return cls.objects.get_or_create(pk=1)[0]
+
+    def attribute_names(self) -> list[str]:
+        return [getattr(self, f.name) for f in self._meta.fields if f.name.startswith("attr_")]
+
+
+class Classification(TimeStampedModel):
+    """One classification of a conversation: what was asked, what came back, what was decided."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+
+    class Route(models.TextChoices):
+        AUTO = "auto", "Auto"
+        TRIAGE = "triage", "Triage"
+
+    class WriteBack(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Written"
+        FAILED = "failed", "Failed (will retry)"
+
+    conversation = models.ForeignKey(
+        "kustomer.Conversation", on_delete=models.CASCADE, related_name="classifications"
+    )
+    current = models.BooleanField(default=True, help_text="False once re-classified on purpose.")
+    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
+    started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker last took it; a stale start is taken again."
+    )
+    intent = models.ForeignKey(Intent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sub_intent = models.ForeignKey(Intent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    priority = models.ForeignKey(PriorityLevel, null=True, blank=True, on_delete=models.SET_NULL)
+    complexity = models.ForeignKey(ComplexityLevel, null=True, blank=True, on_delete=models.SET_NULL)
+    confidence = models.FloatField(null=True, blank=True)
+    rationale = models.TextField(blank=True)
+    entities = models.JSONField(default=dict, blank=True, help_text="order_number, email, language")
+    route = models.CharField(max_length=16, choices=Route, blank=True)
+    route_reason = models.CharField(max_length=32, blank=True, help_text="Why it went to triage.")
+    provider = models.CharField(max_length=32, blank=True)
+    model_id = models.CharField(max_length=64, blank=True)
+    prompt_version = models.CharField(max_length=16, blank=True)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cache_creation_tokens = models.PositiveIntegerField(default=0)
+    cache_read_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=8, default=Decimal("0"))
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    prompt_input = models.TextField(blank=True, help_text="The conversation part of the prompt.")
+    raw_output = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    classified_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    writeback_status = models.CharField(max_length=16, choices=WriteBack, default=WriteBack.PENDING)
+    writeback_attempts = models.PositiveSmallIntegerField(default=0)
+    writeback_error = models.TextField(blank=True)
+    written_back_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    claimed_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation"], condition=Q(current=True), name="classification_one_current"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["route", "status", "classified_at"], name="classification_queue"),
+            models.Index(fields=["writeback_status", "updated_at"], name="classification_writeback"),
+        ]
+        permissions = [("review_classification", "Can review classifications in triage")]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id}: {self.intent or '?'} ({self.route or self.status})"
+
+
+class TriageReview(TimeStampedModel):
+    """A reviewer's confirmation or correction of a classification."""
+
+    classification = models.OneToOneField(Classification, on_delete=models.CASCADE, related_name="review")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    intent = models.ForeignKey(Intent, on_delete=models.PROTECT, related_name="+")
+    sub_intent = models.ForeignKey(Intent, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    priority = models.ForeignKey(PriorityLevel, on_delete=models.PROTECT)
+    complexity = models.ForeignKey(ComplexityLevel, on_delete=models.PROTECT)
+    note = models.TextField(blank=True)
+    agreed = models.BooleanField(help_text="The reviewer kept the AI's intent and sub-intent.")
+
+    def __str__(self) -> str:
+        return f"review of {self.classification_id}"

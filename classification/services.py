@@ -1,0 +1,298 @@
+"""Writes of the classification pipeline: classify, route, write back, review, claim."""
+
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from bearscope.llm import LlmCall, LlmError, LlmInvalidOutput, cached_system, output_parse, structured_call
+from bearscope.llm import llm_configured as claude_configured
+from bearscope.queue import enqueue_on_commit
+from kustomer.client import KustomerError, client_get
+from kustomer.models import Conversation
+
+from .models import Classification, ClassifierSettings, ComplexityLevel, Intent, PriorityLevel, TriageReview
+from .prompting import ClassifierOutput, conversation_text, static_prompt_build
+
+logger = logging.getLogger(__name__)
+
+CLASSIFY_TASK = "classification.tasks.conversation_classify"
+WRITEBACK_TASK = "classification.tasks.classification_write_back"
+# A worker killed mid-call leaves its start behind; after this long another may take it.
+STALE_START = timedelta(minutes=5)
+CLAIM_MINUTES = 5
+WRITEBACK_MAX_ATTEMPTS = 10
+
+
+def conversation_classify_enqueue(*, conversation: Conversation) -> None:
+    enqueue_on_commit(CLASSIFY_TASK, conversation.pk, task_name=f"classify-{conversation.pk}")
+
+
+def conversation_classify(*, conversation_id: int) -> Classification | None:
+    """Classify a conversation once: at most one current classification, however often asked."""
+    config = ClassifierSettings.load()
+    if not config.enabled:
+        return None
+    conversation = Conversation.objects.get(pk=conversation_id)
+    try:
+        with transaction.atomic():
+            classification, _ = Classification.objects.get_or_create(conversation=conversation, current=True)
+    except IntegrityError:
+        classification = Classification.objects.get(conversation=conversation, current=True)
+    now = timezone.now()
+    taken = Classification.objects.filter(
+        Q(started_at__isnull=True) | Q(started_at__lt=now - STALE_START),
+        pk=classification.pk,
+        status=Classification.Status.PENDING,
+    ).update(started_at=now)
+    if not taken:
+        return classification  # done already, or another worker is on it
+    classification.refresh_from_db()
+    _classify_with_claude(classification, conversation, config)
+    return classification
+
+
+def _classify_with_claude(
+    classification: Classification, conversation: Conversation, config: ClassifierSettings
+) -> None:
+    static = static_prompt_build(config)
+    text = conversation_text(conversation, config.conversation_char_budget)
+    classification.prompt_input = text
+    classification.provider = "claude"
+    classification.model_id = config.model_id
+    classification.prompt_version = static.version
+    if not claude_configured():
+        _decide(
+            classification,
+            config,
+            reason="no_classifier",
+            error="No ANTHROPIC_API_KEY: classification needs a key (or the local classifier).",
+        )
+        return
+    call: LlmCall | None = None
+    try:
+        call = structured_call(
+            model=config.model_id,
+            system=cached_system(static.text),
+            user_text=text,
+            schema=static.schema,
+            max_tokens=config.max_tokens,
+        )
+        output = output_parse(call, ClassifierOutput)
+        _apply_output(classification, output)
+    except LlmError as exc:
+        call = call or exc.call
+        _record_call(classification, call)
+        _decide(classification, config, reason=exc.reason, error=str(exc))
+        return
+    _record_call(classification, call)
+    _decide(classification, config)
+
+
+def _record_call(classification: Classification, call: LlmCall | None) -> None:
+    if call is None:
+        return
+    classification.raw_output = call.text
+    classification.latency_ms = call.latency_ms
+    classification.input_tokens = call.usage.input_tokens
+    classification.output_tokens = call.usage.output_tokens
+    classification.cache_creation_tokens = call.usage.cache_creation_tokens
+    classification.cache_read_tokens = call.usage.cache_read_tokens
+    classification.cost_usd = call.cost_usd
+
+
+def _apply_output(classification: Classification, output: ClassifierOutput) -> None:
+    """Check the answer against the live taxonomy; anything unknown is invalid output."""
+    intent = Intent.objects.filter(key=output.intent, parent__isnull=True, active=True).first()
+    if intent is None:
+        raise LlmInvalidOutput(f"Unknown or inactive intent {output.intent!r}.")
+    sub_intent = None
+    if output.sub_intent:
+        sub_intent = intent.sub_intents.filter(key=output.sub_intent, active=True).first()
+        if sub_intent is None:
+            raise LlmInvalidOutput(
+                f"Sub-intent {output.sub_intent!r} does not belong to intent {intent.key!r}."
+            )
+    priority = PriorityLevel.objects.filter(key=output.priority).first()
+    complexity = ComplexityLevel.objects.filter(key=output.complexity).first()
+    if priority is None or complexity is None:
+        raise LlmInvalidOutput(f"Unknown priority {output.priority!r} or complexity {output.complexity!r}.")
+    classification.intent, classification.sub_intent = intent, sub_intent
+    classification.priority, classification.complexity = priority, complexity
+    classification.confidence = output.confidence
+    classification.rationale = output.rationale[:2000]
+    classification.entities = output.entities.model_dump()
+
+
+def threshold_for(intent: Intent | None, config: ClassifierSettings) -> Decimal:
+    if intent is not None and intent.auto_route_threshold is not None:
+        return intent.auto_route_threshold
+    return config.auto_route_threshold
+
+
+def _decide(
+    classification: Classification, config: ClassifierSettings, *, reason: str = "", error: str = ""
+) -> None:
+    """Route and save: auto only for a valid answer at or above the threshold; triage otherwise."""
+    if not reason and classification.confidence < float(threshold_for(classification.intent, config)):
+        reason = "low_confidence"
+    classification.route = Classification.Route.TRIAGE if reason else Classification.Route.AUTO
+    classification.route_reason = reason
+    classification.error = error[:4000]
+    classification.status = Classification.Status.DONE
+    classification.classified_at = timezone.now()
+    classification.writeback_status = Classification.WriteBack.PENDING
+    with transaction.atomic():
+        classification.save()
+        enqueue_on_commit(WRITEBACK_TASK, classification.pk, task_name=f"writeback-{classification.pk}")
+
+
+def writeback_attributes(
+    classification: Classification, config: ClassifierSettings
+) -> tuple[dict, int | None]:
+    """The custom attributes to write (reviewed values when there is a review) and Kustomer's priority."""
+    review = getattr(classification, "review", None)
+    source = review or classification
+    custom = {
+        config.attr_intent: source.intent.key if source.intent else None,
+        config.attr_sub_intent: source.sub_intent.key if source.sub_intent else None,
+        config.attr_priority: source.priority.key if source.priority else None,
+        config.attr_complexity: source.complexity.key if source.complexity else None,
+        config.attr_confidence: classification.confidence,
+        config.attr_route: classification.route,
+        config.attr_classified_at: classification.classified_at.isoformat().replace("+00:00", "Z")
+        if classification.classified_at
+        else None,
+        config.attr_reviewed: review is not None,
+    }
+    return custom, (source.priority.kustomer_priority if source.priority else None)
+
+
+def classification_write_back(*, classification_id: int) -> Classification:
+    """PATCH the result onto the Kustomer conversation; a failure is recorded for the sweeper."""
+    classification = Classification.objects.select_related(
+        "conversation", "intent", "sub_intent", "priority", "complexity"
+    ).get(pk=classification_id)
+    if classification.writeback_status == Classification.WriteBack.DONE or not classification.current:
+        return classification
+    custom, priority = writeback_attributes(classification, ClassifierSettings.load())
+    try:
+        client_get().conversation_custom_update(
+            classification.conversation.kustomer_id, custom, priority=priority
+        )
+    except KustomerError as exc:
+        Classification.objects.filter(pk=classification.pk).update(
+            writeback_status=Classification.WriteBack.FAILED,
+            writeback_error=str(exc)[:2000],
+            writeback_attempts=F("writeback_attempts") + 1,
+            updated_at=timezone.now(),
+        )
+        logger.warning("Write-back of classification %s failed: %s", classification.pk, exc)
+        classification.refresh_from_db()
+        return classification
+    Classification.objects.filter(pk=classification.pk, updated_at=classification.updated_at).update(
+        writeback_status=Classification.WriteBack.DONE,
+        writeback_error="",
+        written_back_at=timezone.now(),
+        writeback_attempts=F("writeback_attempts") + 1,
+    )
+    classification.refresh_from_db()
+    return classification
+
+
+def writeback_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> int:
+    """Re-enqueue write-backs that failed or never ran (the periodic sweeper)."""
+    stale = Classification.objects.filter(
+        status=Classification.Status.DONE,
+        current=True,
+        writeback_status__in=[Classification.WriteBack.PENDING, Classification.WriteBack.FAILED],
+        writeback_attempts__lt=WRITEBACK_MAX_ATTEMPTS,
+        updated_at__lt=timezone.now() - older_than,
+    ).values_list("pk", flat=True)[:500]
+    with transaction.atomic():
+        for pk in stale:
+            enqueue_on_commit(WRITEBACK_TASK, pk, task_name=f"writeback-{pk}")
+    return len(stale)
+
+
+def classification_stuck_sweep() -> int:
+    """Re-enqueue classifications a killed worker left pending."""
+    stuck = (
+        Classification.objects.filter(
+            status=Classification.Status.PENDING,
+            current=True,
+        )
+        .filter(
+            Q(started_at__isnull=True, created_at__lt=timezone.now() - STALE_START)
+            | Q(started_at__lt=timezone.now() - STALE_START)
+        )
+        .values_list("conversation_id", flat=True)[:500]
+    )
+    with transaction.atomic():
+        for conversation_id in stuck:
+            enqueue_on_commit(CLASSIFY_TASK, conversation_id, task_name=f"classify-{conversation_id}")
+    return len(stuck)
+
+
+def conversations_reclassify(*, conversations) -> int:
+    """Classify again on purpose: the current classification is kept as history."""
+    count = 0
+    with transaction.atomic():
+        for conversation in conversations:
+            Classification.objects.filter(conversation=conversation, current=True).update(current=False)
+            conversation_classify_enqueue(conversation=conversation)
+            count += 1
+    return count
+
+
+def triage_claim(*, classification: Classification, user: AbstractBaseUser) -> bool:
+    """Claim an item for CLAIM_MINUTES unless someone else holds it; True when the user holds it."""
+    now = timezone.now()
+    return bool(
+        Classification.objects.filter(pk=classification.pk)
+        .filter(Q(claimed_by__isnull=True) | Q(claimed_by=user) | Q(claimed_until__lt=now))
+        .update(claimed_by=user, claimed_until=now + timedelta(minutes=CLAIM_MINUTES))
+    )
+
+
+def triage_review_save(
+    *,
+    classification: Classification,
+    reviewer: AbstractBaseUser,
+    intent: Intent,
+    sub_intent: Intent | None,
+    priority: PriorityLevel,
+    complexity: ComplexityLevel,
+    note: str = "",
+) -> TriageReview:
+    """Record a reviewer's decision and write the reviewed values back to Kustomer."""
+    if intent.parent_id is not None:
+        raise ValueError("The intent must be a top-level intent.")
+    if sub_intent is not None and sub_intent.parent_id != intent.pk:
+        raise ValueError("The sub-intent must belong to the intent.")
+    agreed = classification.intent_id == intent.pk and classification.sub_intent_id == (
+        sub_intent.pk if sub_intent else None
+    )
+    with transaction.atomic():
+        review = TriageReview.objects.create(
+            classification=classification,
+            reviewer=reviewer,
+            intent=intent,
+            sub_intent=sub_intent,
+            priority=priority,
+            complexity=complexity,
+            note=note,
+            agreed=agreed,
+        )
+        Classification.objects.filter(pk=classification.pk).update(
+            writeback_status=Classification.WriteBack.PENDING,
+            claimed_by=None,
+            claimed_until=None,
+            updated_at=timezone.now(),
+        )
+        enqueue_on_commit(WRITEBACK_TASK, classification.pk, task_name=f"writeback-{classification.pk}")
+    return review
