@@ -1,10 +1,8 @@
 """The ops leaders' classification admin: taxonomy, settings, classifications and reviews."""
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import Count, Q
 
-from bearscope.queue import enqueue_on_commit
 from kustomer.models import Conversation
 
 from .models import (
@@ -16,7 +14,7 @@ from .models import (
     PriorityLevel,
     TriageReview,
 )
-from .services import WRITEBACK_TASK, conversations_reclassify
+from .services import conversations_reclassify, writebacks_enqueue
 
 
 class SubIntentInline(admin.TabularInline):
@@ -205,10 +203,8 @@ class ClassificationAdmin(admin.ModelAdmin):
         pending = queryset.filter(current=True, status=Classification.Status.DONE).exclude(
             writeback_status=Classification.WriteBack.DONE
         )
-        with transaction.atomic():
-            for pk in pending.values_list("pk", flat=True):
-                enqueue_on_commit(WRITEBACK_TASK, pk, task_name=f"writeback-{pk}")
-        self.message_user(request, f"{pending.count()} write-back(s) queued.", messages.SUCCESS)
+        count = writebacks_enqueue(classification_ids=list(pending.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} write-back(s) queued.", messages.SUCCESS)
 
 
 @admin.register(TriageReview)

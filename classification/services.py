@@ -213,10 +213,14 @@ def writeback_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> int:
         writeback_attempts__lt=WRITEBACK_MAX_ATTEMPTS,
         updated_at__lt=timezone.now() - older_than,
     ).values_list("pk", flat=True)[:500]
+    return writebacks_enqueue(classification_ids=list(stale))
+
+
+def writebacks_enqueue(*, classification_ids: list[int]) -> int:
     with transaction.atomic():
-        for pk in stale:
+        for pk in classification_ids:
             enqueue_on_commit(WRITEBACK_TASK, pk, task_name=f"writeback-{pk}")
-    return len(stale)
+    return len(classification_ids)
 
 
 def classification_stuck_sweep() -> int:

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bearscope.testing.messages_server import MessagesServer
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -16,10 +18,15 @@ def free_port() -> int:
 
 
 def test_demo_replays_the_samples_through_the_real_endpoint_and_processes_them(tmp_path):
+    claude = MessagesServer(
+        keyword_intents={"where is my order": "shipping_issue", "refund": "product_defect"}
+    )
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "KUSTOMER_", "REDIS_"))},
         "DJANGO_SETTINGS_MODULE": "bearscope.settings.local",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        "ANTHROPIC_API_KEY": "test",
+        "ANTHROPIC_BASE_URL": claude.base_url,
     }
     result = subprocess.run(
         [
@@ -45,4 +52,11 @@ def test_demo_replays_the_samples_through_the_real_endpoint_and_processes_them(t
     assert delivered >= 20
     assert ", 0 failed" in out
     assert "0 received" in out and "0 failed" in out.split("events: ")[1]
+    assert "Loaded 10 intents, 55 sub-intents" in out
+    classified = int(out.split("conversations classified: ")[1].split(" ")[0])
+    written = int(out.split("), ")[-1].split(" written back")[0])
+    assert classified >= 10
+    assert written == classified
+    assert len(claude.message_requests) == classified
     assert "Stopped the sandbox, web server and qcluster." in out
+    claude.stop()

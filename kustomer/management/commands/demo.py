@@ -14,7 +14,13 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from classification.models import Classification
 from kustomer.models import WebhookEvent
+
+NO_KEY_NOTICE = (
+    "No ANTHROPIC_API_KEY: classification needs a key, so every sample conversation goes to the triage "
+    "queue with the reason 'no_classifier'. Set ANTHROPIC_API_KEY to classify with Claude."
+)
 
 
 def _port_free(port: int) -> bool:
@@ -61,7 +67,10 @@ class Command(BaseCommand):
     def _run(self, port: int, sandbox_port: int, username: str, exit_after_replay: bool) -> None:
         self.stdout.write("Migrating the database...")
         call_command("migrate", interactive=False, verbosity=0)
+        call_command("taxonomy_load", stdout=self.stdout)
         password = self._admin_login(username)
+        if not settings.ANTHROPIC_API_KEY:
+            self.stdout.write(self.style.WARNING(NO_KEY_NOTICE))
 
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
         web_url = f"http://127.0.0.1:{port}"
@@ -149,6 +158,18 @@ class Command(BaseCommand):
             time.sleep(0.5)
         counts = {s: WebhookEvent.objects.filter(status=s).count() for s in WebhookEvent.Status.values}
         self.stdout.write("  events: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+        unfinished = Classification.objects.filter(current=True).exclude(
+            status=Classification.Status.DONE, writeback_status=Classification.WriteBack.DONE
+        )
+        while unfinished.exists() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        done = Classification.objects.filter(current=True, status=Classification.Status.DONE)
+        auto, triage = done.filter(route="auto").count(), done.filter(route="triage").count()
+        written = done.filter(writeback_status=Classification.WriteBack.DONE).count()
+        self.stdout.write(
+            f"  conversations classified: {done.count()} ({auto} routed automatically, {triage} to triage), "
+            f"{written} written back to Kustomer"
+        )
 
     def _stop_children(self) -> None:
         for child in self.children.values():
