@@ -17,6 +17,7 @@ demo: $(STAMP)
 	$(PY) manage.py demo
 
 test: $(STAMP)
+	@bash scripts/ensure_chromium.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

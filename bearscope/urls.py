@@ -1,6 +1,7 @@
-"""Root URLs: the webhook, the admin, health checks."""
+"""Root URLs: the webhook, the admin, sign-in, the triage pages, health checks."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from .health import healthz, readyz
@@ -12,6 +13,9 @@ admin.site.index_title = "Operations"
 urlpatterns = [
     path("", include("kustomer.urls")),
     path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
+    path("triage/", include("classification.urls")),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
 ]

@@ -85,8 +85,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "bearscope" / "static"]
 
-LOGIN_URL = "admin:login"
+# Reviewers are not staff, so they sign in on the site's own page, not the admin's.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "classification:queue"
 
 REST_FRAMEWORK = {
     # The webhook is the only DRF view; it sets its own classes. Nothing else is exposed.

@@ -1,0 +1,111 @@
+"""factory-boy factories for the taxonomy, classifications, triage reviews and reviewers."""
+
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from classification.models import Classification, ComplexityLevel, Intent, PriorityLevel, TriageReview
+from kustomer.tests.factories import ConversationFactory
+
+REVIEWERS_GROUP = "Triage reviewers"
+
+
+class IntentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Intent
+        django_get_or_create = ("key", "parent")
+
+    parent = None
+    key = factory.Sequence(lambda n: f"intent_{n}")
+    name = factory.LazyAttribute(lambda o: o.key.replace("_", " ").capitalize())
+    position = factory.Sequence(lambda n: n)
+
+
+class SubIntentFactory(IntentFactory):
+    parent = factory.SubFactory(IntentFactory)
+    key = factory.Sequence(lambda n: f"sub_{n}")
+
+
+class PriorityLevelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PriorityLevel
+        django_get_or_create = ("key",)
+
+    key = "normal"
+    name = factory.LazyAttribute(lambda o: o.key.capitalize())
+    kustomer_priority = 3
+
+
+class ComplexityLevelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ComplexityLevel
+        django_get_or_create = ("key",)
+
+    key = "simple"
+    name = factory.LazyAttribute(lambda o: o.key.capitalize())
+
+
+class ClassificationFactory(factory.django.DjangoModelFactory):
+    """A finished classification waiting in triage for low confidence."""
+
+    class Meta:
+        model = Classification
+
+    conversation = factory.SubFactory(ConversationFactory)
+    current = True
+    status = Classification.Status.DONE
+    intent = factory.SubFactory(IntentFactory)
+    sub_intent = None
+    priority = factory.SubFactory(PriorityLevelFactory)
+    complexity = factory.SubFactory(ComplexityLevelFactory)
+    confidence = 0.6
+    rationale = "The customer asks about an order."
+    route = Classification.Route.TRIAGE
+    route_reason = "low_confidence"
+    provider = "claude"
+    model_id = "claude-haiku-5-5"
+    cost_usd = Decimal("0.001")
+    latency_ms = 800
+    classified_at = factory.LazyFunction(timezone.now)
+    writeback_status = Classification.WriteBack.DONE
+
+
+class TriageReviewFactory(factory.django.DjangoModelFactory):
+    """A review that agrees with the AI unless told otherwise."""
+
+    class Meta:
+        model = TriageReview
+
+    classification = factory.SubFactory(ClassificationFactory)
+    reviewer = None
+    intent = factory.SelfAttribute("classification.intent")
+    sub_intent = factory.SelfAttribute("classification.sub_intent")
+    priority = factory.SelfAttribute("classification.priority")
+    complexity = factory.SelfAttribute("classification.complexity")
+    agreed = factory.LazyAttribute(
+        lambda o: o.intent == o.classification.intent and o.sub_intent == o.classification.sub_intent
+    )
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+
+    @factory.post_generation
+    def reviewer(self, create: bool, extracted: bool | None, **kwargs) -> None:
+        """UserFactory(reviewer=True) joins the "Triage reviewers" group the migration made."""
+        if create and extracted:
+            self.groups.add(Group.objects.get(name=REVIEWERS_GROUP))
+        if create:
+            self.save()
