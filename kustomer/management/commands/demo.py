@@ -109,6 +109,7 @@ class Command(BaseCommand):
 
         self.stdout.write(self.style.SUCCESS("\nBearScope is running."))
         self.stdout.write(f"  Admin:            {web_url}/admin/   login {username} / {password}")
+        self.stdout.write(f"  Triage queue:     {web_url}/triage/  quality report {web_url}/triage/quality/")
         self.stdout.write(f"  Webhook:          {webhook_url}")
         self.stdout.write(f"  Health:           {web_url}/healthz  {web_url}/readyz")
         self.stdout.write(
