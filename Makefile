@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench-intake clean
+.PHONY: demo test lint bench-intake bench-classify clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit("BearScope needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -25,6 +25,9 @@ lint: $(STAMP)
 
 bench-intake: $(STAMP)
 	$(PY) scripts/bench_intake.py
+
+bench-classify: $(STAMP)
+	$(PY) scripts/bench_classify.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm .demo staticfiles

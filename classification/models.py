@@ -1,4 +1,4 @@
-"""The taxonomy ops leaders edit, the classifier's settings, classifications and triage reviews."""
+"""The taxonomy ops leaders edit, the classifier's settings, classifications, reviews and local models."""
 
 from decimal import Decimal
 
@@ -40,6 +40,24 @@ class Intent(TimeStampedModel):
         blank=True,
         validators=UNIT_INTERVAL,
         help_text="Overrides the global auto-route threshold for this intent (intents only).",
+    )
+    default_priority = models.ForeignKey(
+        "PriorityLevel",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Priority when the local classifier decides alone (a sub-intent's wins over its "
+        "intent's; empty: the lowest priority).",
+    )
+    default_complexity = models.ForeignKey(
+        "ComplexityLevel",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Complexity when the local classifier decides alone (a sub-intent's wins over its "
+        "intent's; empty: the lowest complexity).",
     )
 
     class Meta:
@@ -128,6 +146,43 @@ class ClassifierSettings(models.Model):
     reviewed_examples = models.PositiveSmallIntegerField(
         default=6, help_text="How many recent reviewed conversations to show the classifier as examples."
     )
+    local_offline_default = models.BooleanField(
+        default=True,
+        verbose_name="local classifier when there is no API key",
+        help_text="With no ANTHROPIC_API_KEY, the local classifier classifies (routing as for Claude).",
+    )
+    local_fallback = models.BooleanField(
+        default=True,
+        verbose_name="local classifier when Claude fails",
+        help_text="When Claude fails after its retries (or answers unusably), the local classifier "
+        "classifies; it routes automatically only at or above the fallback threshold.",
+    )
+    local_fallback_threshold = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.950"),
+        validators=UNIT_INTERVAL,
+        help_text="Local confidence at or above which a fallback result routes automatically.",
+    )
+    local_cascade = models.BooleanField(
+        default=False,
+        verbose_name="cascade: skip Claude when the local classifier is sure",
+        help_text="The local classifier goes first; at or above the cascade threshold Claude is not "
+        "called, and priority and complexity come from the intent's defaults.",
+    )
+    local_cascade_threshold = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.950"),
+        validators=UNIT_INTERVAL,
+        help_text="Local confidence at or above which Claude is skipped (cascade on).",
+    )
+    local_retrain_min_reviews = models.PositiveIntegerField(
+        default=50,
+        verbose_name="retrain after this many new reviews",
+        help_text="The retrain schedule trains a new local model once this many triage reviews have "
+        "arrived since the active one was trained.",
+    )
     attr_intent = models.CharField(max_length=64, default="aiIntentStr")
     attr_sub_intent = models.CharField(max_length=64, default="aiSubIntentStr")
     attr_priority = models.CharField(max_length=64, default="aiPriorityStr")
@@ -184,7 +239,18 @@ class Classification(TimeStampedModel):
     entities = models.JSONField(default=dict, blank=True, help_text="order_number, email, language")
     route = models.CharField(max_length=16, choices=Route, blank=True)
     route_reason = models.CharField(max_length=32, blank=True, help_text="Why it went to triage.")
-    provider = models.CharField(max_length=32, blank=True)
+    provider = models.CharField(max_length=32, blank=True, help_text="Who decided: claude or local.")
+    provider_reason = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="Why that provider decided: claude, offline_default, fallback_after_claude_error, "
+        "cascade_confident, cascade_not_confident, or no_classifier.",
+    )
+    local_model = models.ForeignKey(
+        "LocalModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    local_label = models.CharField(max_length=140, blank=True, help_text="The local classifier's answer.")
+    local_confidence = models.FloatField(null=True, blank=True)
     model_id = models.CharField(max_length=64, blank=True)
     prompt_version = models.CharField(max_length=16, blank=True)
     input_tokens = models.PositiveIntegerField(default=0)
@@ -238,3 +304,52 @@ class TriageReview(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"review of {self.classification_id}"
+
+
+class LabelledExample(TimeStampedModel):
+    """A labelled customer message imported from a CSV file, to train the local classifier."""
+
+    text = models.TextField()
+    text_sha256 = models.CharField(max_length=64, unique=True, editable=False)
+    intent = models.ForeignKey(Intent, on_delete=models.CASCADE, related_name="+")
+    sub_intent = models.ForeignKey(Intent, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    source = models.CharField(max_length=255, blank=True, help_text="The file it was imported from.")
+
+    class Meta:
+        ordering = ["-created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class LocalModelVersion(TimeStampedModel):
+    """One trained local classifier: who trained it, on what, how well it did, and the model itself.
+
+    The artifact lives in the database so that every web and worker node loads the same model.
+    """
+
+    active = models.BooleanField(default=False)
+    trained_by = models.CharField(max_length=150, help_text="A user, the retrain schedule, or the demo.")
+    example_count = models.PositiveIntegerField()
+    label_count = models.PositiveIntegerField()
+    sources = models.JSONField(default=dict, help_text="Examples per source: intents, reviews, imports.")
+    last_review_id = models.PositiveBigIntegerField(
+        default=0, help_text="The newest triage review in the training data."
+    )
+    data_sha256 = models.CharField(max_length=64, help_text="Fingerprint of the training data.")
+    validation = models.JSONField(default=dict, help_text="Cross-validated figures on the training data.")
+    train_seconds = models.FloatField()
+    sklearn_version = models.CharField(max_length=32)
+    artifact = models.BinaryField(editable=False)
+    artifact_bytes = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["active"], condition=Q(active=True), name="local_model_one_active"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"local model v{self.pk}"

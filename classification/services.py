@@ -1,6 +1,10 @@
 """Writes of the classification pipeline: classify, route, write back, review, claim."""
 
+import dataclasses
+import json
 import logging
+import re
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -15,8 +19,19 @@ from bearscope.queue import enqueue_on_commit
 from kustomer.client import KustomerError, client_get
 from kustomer.models import Conversation
 
-from .models import Classification, ClassifierSettings, ComplexityLevel, Intent, PriorityLevel, TriageReview
+from .local.model import LocalClassifier, LocalModelError, Prediction
+from .local.services import local_model_active, local_text, taxonomy_labels
+from .models import (
+    Classification,
+    ClassifierSettings,
+    ComplexityLevel,
+    Intent,
+    LocalModelVersion,
+    PriorityLevel,
+    TriageReview,
+)
 from .prompting import ClassifierOutput, conversation_text, static_prompt_build
+from .signals import classification_decided
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +41,21 @@ WRITEBACK_TASK = "classification.tasks.classification_write_back"
 STALE_START = timedelta(minutes=5)
 CLAIM_MINUTES = 5
 WRITEBACK_MAX_ATTEMPTS = 10
+
+# Why the provider that decided did (Classification.provider_reason).
+CLAUDE = "claude"
+OFFLINE_DEFAULT = "offline_default"
+FALLBACK = "fallback_after_claude_error"
+CASCADE_CONFIDENT = "cascade_confident"
+CASCADE_NOT_CONFIDENT = "cascade_not_confident"
+NO_CLASSIFIER = "no_classifier"
+# A refusal says something about the message itself: a person should read it, not a second model.
+NO_FALLBACK_FOR = {"refusal"}
+# Best effort for the local classifier, which extracts nothing: order numbers like BS-100234.
+ORDER_NUMBER = re.compile(r"\b[A-Z]{1,5}-?\d{4,12}\b")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+LocalModel = tuple[LocalModelVersion, LocalClassifier]
 
 
 def conversation_classify_enqueue(*, conversation: Conversation) -> None:
@@ -52,33 +82,52 @@ def conversation_classify(*, conversation_id: int) -> Classification | None:
     if not taken:
         return classification  # done already, or another worker is on it
     classification.refresh_from_db()
-    _classify_with_claude(classification, conversation, config)
+    _classify(classification, conversation, config)
     return classification
 
 
-def _classify_with_claude(
-    classification: Classification, conversation: Conversation, config: ClassifierSettings
-) -> None:
-    static = static_prompt_build(config)
-    text = conversation_text(conversation, config.conversation_char_budget)
-    classification.prompt_input = text
-    classification.provider = "claude"
-    classification.model_id = config.model_id
-    classification.prompt_version = static.version
+def _classify(classification: Classification, conversation: Conversation, config: ClassifierSettings) -> None:
+    """Claude, the local classifier, or both, as the settings say; the result records who decided and why."""
+    classification.prompt_input = conversation_text(conversation, config.conversation_char_budget)
+    local = local_model_active()
     if not claude_configured():
+        if local and config.local_offline_default:
+            _classify_locally(classification, config, local, why=OFFLINE_DEFAULT)
+            return
+        classification.provider_reason = NO_CLASSIFIER
         _decide(
             classification,
             config,
             reason="no_classifier",
-            error="No ANTHROPIC_API_KEY: classification needs a key (or the local classifier).",
+            error="No ANTHROPIC_API_KEY and no local classifier to use instead: set the key, or train one "
+            "(manage.py classifier_train) and keep its offline default on.",
         )
         return
+    if local and config.local_cascade:
+        prediction = _local_predict(classification, local)
+        if prediction and prediction.confidence >= float(config.local_cascade_threshold):
+            _apply_local(classification, local[0], prediction)
+            classification.provider_reason = CASCADE_CONFIDENT
+            _decide(classification, config)
+            return
+        classification.provider_reason = CASCADE_NOT_CONFIDENT
+    _classify_with_claude(classification, config, fallback=local if config.local_fallback else None)
+
+
+def _classify_with_claude(
+    classification: Classification, config: ClassifierSettings, *, fallback: LocalModel | None
+) -> None:
+    static = static_prompt_build(config)
+    classification.provider = "claude"
+    classification.provider_reason = classification.provider_reason or CLAUDE
+    classification.model_id = config.model_id
+    classification.prompt_version = static.version
     call: LlmCall | None = None
     try:
         call = structured_call(
             model=config.model_id,
             system=cached_system(static.text),
-            user_text=text,
+            user_text=classification.prompt_input,
             schema=static.schema,
             max_tokens=config.max_tokens,
         )
@@ -87,17 +136,104 @@ def _classify_with_claude(
     except LlmError as exc:
         call = call or exc.call
         _record_call(classification, call)
-        _decide(classification, config, reason=exc.reason, error=str(exc))
+        can_fall_back = fallback is not None and exc.reason not in NO_FALLBACK_FOR
+        prediction = _local_predict(classification, fallback) if can_fall_back else None
+        if prediction is None:
+            _decide(classification, config, reason=exc.reason, error=str(exc))
+            return
+        # The local answer decides the route; Claude's error and spend stay on the record.
+        _apply_local(classification, fallback[0], prediction, keep_raw_output=True)
+        classification.provider_reason = FALLBACK
+        threshold = config.local_fallback_threshold
+        reason = "" if prediction.confidence >= float(threshold) else exc.reason
+        _decide(classification, config, reason=reason, error=str(exc), threshold=threshold)
         return
     _record_call(classification, call)
     _decide(classification, config)
+
+
+def _classify_locally(
+    classification: Classification, config: ClassifierSettings, local: LocalModel, *, why: str
+) -> None:
+    prediction = _local_predict(classification, local)
+    if prediction is None:
+        classification.provider_reason = NO_CLASSIFIER
+        _decide(
+            classification,
+            config,
+            reason="no_classifier",
+            error=f"No ANTHROPIC_API_KEY, and {local[0]} knows none of the active intents.",
+        )
+        return
+    _apply_local(classification, local[0], prediction)
+    classification.provider_reason = why
+    _decide(classification, config)
+
+
+def _local_predict(classification: Classification, local: LocalModel) -> Prediction | None:
+    """The local answer among the labels still active in the taxonomy; None if it knows none of them."""
+    version, model = local
+    started = time.monotonic()
+    try:
+        prediction = model.predict(local_text(classification.prompt_input), allowed=taxonomy_labels())
+    except LocalModelError:
+        return None
+    classification.local_model = version
+    classification.local_label = prediction.label
+    classification.local_confidence = round(prediction.confidence, 4)
+    classification.latency_ms = (classification.latency_ms or 0) + int((time.monotonic() - started) * 1000)
+    return prediction
+
+
+def _apply_local(
+    classification: Classification,
+    version: LocalModelVersion,
+    prediction: Prediction,
+    *,
+    keep_raw_output: bool = False,
+) -> None:
+    """The local answer as the result; priority and complexity from the intent's defaults."""
+    intent_id, sub_id = taxonomy_labels()[prediction.label]
+    intents = Intent.objects.select_related("default_priority", "default_complexity")
+    intent = intents.get(pk=intent_id)
+    sub = intents.get(pk=sub_id) if sub_id else None
+    classification.intent, classification.sub_intent = intent, sub
+    classification.priority = (
+        (sub and sub.default_priority)
+        or intent.default_priority
+        or PriorityLevel.objects.order_by("position", "pk").first()
+    )
+    classification.complexity = (
+        (sub and sub.default_complexity)
+        or intent.default_complexity
+        or ComplexityLevel.objects.order_by("position", "pk").first()
+    )
+    classification.confidence = round(prediction.confidence, 4)
+    text = local_text(classification.prompt_input)
+    orders, emails = ORDER_NUMBER.findall(text), EMAIL.findall(text)
+    classification.entities = {
+        "order_number": orders[0] if orders else None,
+        "email": emails[0] if emails else None,
+        "language": None,
+    }
+    rationale = (
+        f"Local classifier v{version.pk}: {prediction.label} at confidence {prediction.confidence:.2f}; "
+        f"runner-up {prediction.runner_up} ({prediction.runner_up_probability:.2f})."
+    )
+    if prediction.new_word_share >= 0.3:
+        rationale += f" {prediction.new_word_share:.0%} of the message's words are new to it."
+    classification.rationale = rationale
+    classification.provider = "local"
+    classification.model_id = f"local-v{version.pk}"
+    if not keep_raw_output:
+        classification.raw_output = json.dumps(dataclasses.asdict(prediction))
 
 
 def _record_call(classification: Classification, call: LlmCall | None) -> None:
     if call is None:
         return
     classification.raw_output = call.text
-    classification.latency_ms = call.latency_ms
+    classification.latency_ms = (classification.latency_ms or 0) + call.latency_ms
     classification.input_tokens = call.usage.input_tokens
     classification.output_tokens = call.usage.output_tokens
     classification.cache_creation_tokens = call.usage.cache_creation_tokens
@@ -135,10 +271,17 @@ def threshold_for(intent: Intent | None, config: ClassifierSettings) -> Decimal:
 
 
 def _decide(
-    classification: Classification, config: ClassifierSettings, *, reason: str = "", error: str = ""
+    classification: Classification,
+    config: ClassifierSettings,
+    *,
+    reason: str = "",
+    error: str = "",
+    threshold: Decimal | None = None,
 ) -> None:
     """Route and save: auto only for a valid answer at or above the threshold; triage otherwise."""
-    if not reason and classification.confidence < float(threshold_for(classification.intent, config)):
+    if threshold is None:
+        threshold = threshold_for(classification.intent, config)
+    if not reason and classification.confidence < float(threshold):
         reason = "low_confidence"
     classification.route = Classification.Route.TRIAGE if reason else Classification.Route.AUTO
     classification.route_reason = reason
@@ -149,6 +292,7 @@ def _decide(
     with transaction.atomic():
         classification.save()
         enqueue_on_commit(WRITEBACK_TASK, classification.pk, task_name=f"writeback-{classification.pk}")
+        classification_decided.send(sender=Classification, classification=classification)
 
 
 def writeback_attributes(

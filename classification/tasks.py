@@ -1,6 +1,8 @@
 """django-q2 entry points of the classification pipeline: take ids, call one service."""
 
 from . import services
+from .local import services as local_services
+from .local.model import LocalModelError
 
 
 def conversation_classify(conversation_pk: int) -> str:
@@ -17,3 +19,18 @@ def sweep() -> str:
     return (
         f"classifications {services.classification_stuck_sweep()}, write-backs {services.writeback_sweep()}"
     )
+
+
+def local_model_retrain() -> str:
+    """Periodic: train a new local model once enough triage reviews have arrived since the last one."""
+    version = local_services.local_model_retrain_if_due()
+    return f"trained {version}" if version else "not due"
+
+
+def local_model_train(trained_by: str) -> str:
+    """On request from the admin: train and activate a new local model."""
+    try:
+        version = local_services.local_model_train(trained_by=trained_by)
+    except LocalModelError as exc:  # not enough labelled data: an answer, not a failure to retry
+        return f"not trained: {exc}"
+    return f"trained {version}" if version else "training data unchanged"

@@ -14,13 +14,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from classification.models import Classification
+from classification.local.model import LocalModelError
+from classification.local.services import local_model_train
+from classification.models import Classification, ClassifierSettings, LocalModelVersion
 from kustomer.models import WebhookEvent
-
-NO_KEY_NOTICE = (
-    "No ANTHROPIC_API_KEY: classification needs a key, so every sample conversation goes to the triage "
-    "queue with the reason 'no_classifier'. Set ANTHROPIC_API_KEY to classify with Claude."
-)
 
 
 def _port_free(port: int) -> bool:
@@ -68,9 +65,8 @@ class Command(BaseCommand):
         self.stdout.write("Migrating the database...")
         call_command("migrate", interactive=False, verbosity=0)
         call_command("taxonomy_load", stdout=self.stdout)
+        self._local_classifier()
         password = self._admin_login(username)
-        if not settings.ANTHROPIC_API_KEY:
-            self.stdout.write(self.style.WARNING(NO_KEY_NOTICE))
 
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
         web_url = f"http://127.0.0.1:{port}"
@@ -122,6 +118,43 @@ class Command(BaseCommand):
             time.sleep(1)
         dead = [label for label, child in self.children.items() if child.poll() is not None]
         raise CommandError(f"The {', '.join(dead)} stopped unexpectedly; its output is above.")
+
+    def _local_classifier(self) -> None:
+        """Train the local classifier on the taxonomy's example messages and say which classifier runs."""
+        self.stdout.write("Training the local classifier on the taxonomy's example messages...")
+        try:
+            local_model_train(trained_by="demo")  # a no-op when the examples have not changed
+        except LocalModelError as exc:
+            self.stdout.write(self.style.WARNING(f"  not trained: {exc}"))
+        config = ClassifierSettings.load()
+        local = LocalModelVersion.objects.filter(active=True).defer("artifact").first()
+        if local:
+            self.stdout.write(
+                f"  {local}: {local.example_count} examples, {local.label_count} labels, cross-validated "
+                f"accuracy {local.validation['accuracy']:.2f}"
+            )
+        if settings.ANTHROPIC_API_KEY:
+            uses = [f"fallback when Claude fails ({local})"] if local and config.local_fallback else []
+            if local and config.local_cascade:
+                uses.append(f"cascade at confidence {config.local_cascade_threshold}")
+            line = f"Classifier: Claude ({config.model_id})" + (
+                ", local model as " + " and ".join(uses) if uses else ""
+            )
+            self.stdout.write(self.style.SUCCESS(line + "."))
+        elif local and config.local_offline_default:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Classifier: the local model ({local}), because ANTHROPIC_API_KEY is not set; "
+                    "set it to classify with Claude."
+                )
+            )
+        else:
+            self.stdout.write(
+                self.style.WARNING(
+                    "Classifier: none (no ANTHROPIC_API_KEY and no local model), so every sample "
+                    "conversation goes to the triage queue with the reason 'no_classifier'."
+                )
+            )
 
     def _admin_login(self, username: str) -> str:
         """Create the admin (or give it a new password) and return the password to print."""

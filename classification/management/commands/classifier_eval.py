@@ -1,0 +1,175 @@
+"""Benchmark the local classifier: train on one labelled CSV, evaluate on another (or a held-out split)."""
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from django.core.management.base import BaseCommand, CommandError
+from sklearn.model_selection import train_test_split
+
+from classification.local.model import (
+    ARTIFACT_MAX_BYTES,
+    LocalModelError,
+    artifact_dump,
+    cascade_threshold_pick,
+    classifier_train,
+    evaluation_figures,
+    labelled_csv_read,
+    latency_ms,
+)
+
+DEFAULT_OUT_OF_SCOPE = Path(__file__).resolve().parents[2] / "data" / "out_of_scope.txt"
+CASCADE_PRECISION = 0.98
+
+
+class Command(BaseCommand):
+    help = (
+        "Train the local classifier on --train and evaluate it on --test (or split --split-from into "
+        "both): accuracy, macro-F1, coverage and precision at confidence thresholds 0.5 to 0.95, the "
+        "cascade threshold reaching 98%% precision, training time, p50/p99 latency of one prediction, "
+        "artifact size, and the confidence given to out-of-scope messages. Touches no database."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--train", type=Path, help="labelled CSV to train on")
+        parser.add_argument("--test", type=Path, help="labelled CSV to evaluate on")
+        parser.add_argument("--split-from", type=Path, help="one labelled CSV, split into train and test")
+        parser.add_argument("--test-size", type=float, default=0.2, help="held-out share (default 0.2)")
+        parser.add_argument("--seed", type=int, default=7, help="seed of the stratified split (default 7)")
+        parser.add_argument(
+            "--out-of-scope",
+            type=Path,
+            default=DEFAULT_OUT_OF_SCOPE,
+            help="messages unlike any intent, one per line (default: classification/data/out_of_scope.txt)",
+        )
+        parser.add_argument("--jobs", type=int, default=2, help="threads for training (default 2)")
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+    def handle(self, *args, **options) -> None:
+        train, test, described = self._data(options)
+        started = time.perf_counter()
+        try:
+            model, validation = classifier_train(train[0], train[1], n_jobs=options["jobs"])
+        except LocalModelError as exc:
+            raise CommandError(str(exc)) from exc
+        train_seconds = time.perf_counter() - started
+        predictions = model.predict_many(test[0])
+        figures = evaluation_figures(
+            [p.label for p in predictions], test[1], [p.confidence for p in predictions]
+        )
+        cascade = cascade_threshold_pick(figures["thresholds"], CASCADE_PRECISION)
+        result = {
+            "data": described,
+            "train_examples": len(train[0]),
+            "test_examples": len(test[0]),
+            "labels": len(model.labels),
+            "accuracy": figures["accuracy"],
+            "macro_f1": figures["macro_f1"],
+            "train_seconds": round(train_seconds, 2),
+            "latency_ms": latency_ms(model, test[0]),
+            "thresholds": figures["thresholds"],
+            "cascade": cascade,
+            "artifact_bytes": len(artifact_dump(model, max_bytes=ARTIFACT_MAX_BYTES * 100)),
+            "features": model.features.size,
+            "cross_validated_accuracy": validation["accuracy"],
+            "out_of_scope": self._out_of_scope(model, options["out_of_scope"], cascade),
+        }
+        if options["json"]:
+            self.stdout.write(json.dumps(result))
+        else:
+            self._print(result)
+
+    def _data(self, options: dict) -> tuple[tuple[list, list], tuple[list, list], str]:
+        def read(path: Path) -> tuple[list[str], list[str]]:
+            try:
+                rows = [(text, label) for _, text, label in labelled_csv_read(path) if text and label]
+            except LocalModelError as exc:
+                raise CommandError(str(exc)) from exc
+            if not rows:
+                raise CommandError(f"{path} has no labelled rows.")
+            return [text for text, _ in rows], [label for _, label in rows]
+
+        if options["split_from"]:
+            if options["train"] or options["test"]:
+                raise CommandError("Give either --split-from or --train and --test, not both.")
+            texts, labels = read(options["split_from"])
+            try:
+                train_x, test_x, train_y, test_y = train_test_split(
+                    texts,
+                    labels,
+                    test_size=options["test_size"],
+                    random_state=options["seed"],
+                    stratify=labels,
+                )
+            except ValueError as exc:
+                raise CommandError(f"Cannot split {options['split_from']}: {exc}") from exc
+            described = (
+                f"{options['split_from'].name}, stratified split: {1 - options['test_size']:.0%} train, "
+                f"{options['test_size']:.0%} held out, seed {options['seed']}"
+            )
+            return (train_x, train_y), (test_x, test_y), described
+        if not (options["train"] and options["test"]):
+            raise CommandError("Give --train FILE and --test FILE, or --split-from FILE.")
+        described = f"train {options['train'].name}, test {options['test'].name}"
+        return read(options["train"]), read(options["test"]), described
+
+    def _out_of_scope(self, model, path: Path, cascade: dict | None) -> dict | None:
+        if not path or not path.exists():
+            return None
+        messages = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+        messages = [m for m in messages if m and not m.startswith("#")]
+        if not messages:
+            return None
+        confidence = np.array([p.confidence for p in model.predict_many(messages)])
+        cascade_threshold = cascade["threshold"] if cascade else None
+        return {
+            "messages": len(messages),
+            "mean_confidence": round(float(confidence.mean()), 3),
+            "below_0_5": round(float((confidence < 0.5).mean()), 4),
+            "below_cascade_threshold": round(float((confidence < cascade_threshold).mean()), 4)
+            if cascade_threshold
+            else None,
+        }
+
+    def _print(self, r: dict) -> None:
+        write = self.stdout.write
+        write(f"Local classifier evaluation ({r['data']})")
+        write(
+            f"  train {r['train_examples']} examples, {r['labels']} labels; "
+            f"test {r['test_examples']} examples"
+        )
+        write(f"  accuracy {r['accuracy']:.4f}   macro-F1 {r['macro_f1']:.4f}")
+        latency = r["latency_ms"]
+        write(
+            f"  training {r['train_seconds']:.1f} s   prediction p50 {latency['p50']:.2f} ms, "
+            f"p99 {latency['p99']:.2f} ms (one message at a time, {latency['count']} messages)"
+        )
+        write(
+            f"  artifact {r['artifact_bytes'] / 1e6:.1f} MB (limit {ARTIFACT_MAX_BYTES / 1e6:.0f} MB), "
+            f"{r['features']} features"
+        )
+        write("")
+        write("  threshold  coverage  precision")
+        for row in r["thresholds"]:
+            precision = f"{row['precision']:.2%}" if row["precision"] is not None else "-"
+            write(f"  {row['threshold']:<9.2f}  {row['coverage']:>8.1%}  {precision:>9}")
+        write("")
+        cascade = r["cascade"]
+        if cascade:
+            write(
+                f"  cascade threshold (lowest with precision >= {CASCADE_PRECISION:.0%}): "
+                f"{cascade['threshold']:.2f} -> coverage {cascade['coverage']:.1%}, "
+                f"precision {cascade['precision']:.2%}"
+            )
+        else:
+            write(f"  no threshold reaches {CASCADE_PRECISION:.0%} precision")
+        oos = r["out_of_scope"]
+        if oos:
+            line = (
+                f"  out of scope: {oos['messages']} messages, mean confidence {oos['mean_confidence']:.2f}, "
+                f"{oos['below_0_5']:.1%} below 0.50"
+            )
+            if oos["below_cascade_threshold"] is not None:
+                line += f", {oos['below_cascade_threshold']:.1%} below the cascade threshold"
+            write(line)
