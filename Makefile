@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench-intake bench-classify clean
+.PHONY: demo test lint bench-intake bench-classify bench-local clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit("BearScope needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -28,6 +28,9 @@ bench-intake: $(STAMP)
 
 bench-classify: $(STAMP)
 	$(PY) scripts/bench_classify.py
+
+bench-local: $(STAMP)
+	$(PY) manage.py classifier_eval --split-from classification/data/banking77/train.csv
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm .demo staticfiles

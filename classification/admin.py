@@ -398,6 +398,10 @@ class LocalModelVersionAdmin(admin.ModelAdmin):
         local_model_activate(version=version)
         self.message_user(request, f"{version} is now active.", messages.SUCCESS)
 
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_train": self.has_activate_permission(request)}
+        return super().changelist_view(request, extra_context)
+
     def get_urls(self):
         train = self.admin_site.admin_view(require_POST(self.train_view))
         return [
