@@ -1,6 +1,7 @@
 """Writes of the classification pipeline: classify, route, write back, review, claim."""
 
 import dataclasses
+import functools
 import json
 import logging
 import re
@@ -291,7 +292,11 @@ def _decide(
     classification.writeback_status = Classification.WriteBack.PENDING
     with transaction.atomic():
         classification.save()
-        enqueue_on_commit(WRITEBACK_TASK, classification.pk, task_name=f"writeback-{classification.pk}")
+        # The worker that classified writes back right after commit, saving a queue round trip per
+        # conversation; a failure is recorded on the row and the sweeper retries it.
+        transaction.on_commit(
+            functools.partial(classification_write_back, classification_id=classification.pk), robust=True
+        )
         classification_decided.send(sender=Classification, classification=classification)
 
 

@@ -34,6 +34,9 @@ from .payloads import (
 logger = logging.getLogger(__name__)
 
 PROCESS_TASK = "kustomer.tasks.webhook_event_process"
+MACHINE_USER_CACHE_KEY = "kustomer:machine_user_id"
+OWN_USER = "change made by BearScope's own API user"
+OWN_ATTRIBUTES_ONLY = "only BearScope's own custom attributes changed"
 STORED_HEADERS = {
     "HTTP_X_KUSTOMER_WEBHOOK_EVENT": "X-Kustomer-Webhook-Event",
     "HTTP_USER_AGENT": "User-Agent",
@@ -59,6 +62,7 @@ def webhook_event_receive(
     name = envelope["name"]
     data = as_dict(envelope.get("data"))
     handled = name in HANDLED_EVENTS
+    echo = _echo_reason(name, envelope, data) if handled else ""
     fields = {
         "org": org,
         "event_id": event_id,
@@ -68,13 +72,13 @@ def webhook_event_receive(
         "body": body.decode("utf-8").replace("\x00", ""),
         "headers": {label: as_str(meta[key], 512) for key, label in STORED_HEADERS.items() if meta.get(key)},
         "received_at": timezone.now(),
-        "status": WebhookEvent.Status.RECEIVED if handled else WebhookEvent.Status.IGNORED,
-        "reason": "" if handled else "event type not handled by BearScope",
+        "status": WebhookEvent.Status.RECEIVED if handled and not echo else WebhookEvent.Status.IGNORED,
+        "reason": echo if handled else "event type not handled by BearScope",
     }
     try:
         with transaction.atomic():
             event = WebhookEvent.objects.create(**fields)
-            if handled:
+            if event.status == WebhookEvent.Status.RECEIVED:
                 enqueue_on_commit(PROCESS_TASK, event.pk, task_name=f"event-{event.pk}")
     except IntegrityError:
         return WebhookEvent.objects.get(org=org, event_id=event_id), False
@@ -138,7 +142,7 @@ def machine_user_id() -> str:
     """Our API key's user id: from settings, else asked of Kustomer once and cached."""
     if settings.KUSTOMER_MACHINE_USER_ID:
         return settings.KUSTOMER_MACHINE_USER_ID
-    cached = cache.get("kustomer:machine_user_id")
+    cached = cache.get(MACHINE_USER_CACHE_KEY)
     if cached:
         return cached
     if not settings.KUSTOMER_API_KEY:
@@ -149,7 +153,7 @@ def machine_user_id() -> str:
         # Without it only the own-attribute filter guards against loops; try again next event.
         logger.warning("Could not discover the Kustomer machine user: %s", exc)
         return ""
-    cache.set("kustomer:machine_user_id", user_id, timeout=None)
+    cache.set(MACHINE_USER_CACHE_KEY, user_id, timeout=None)
     return user_id
 
 
@@ -160,19 +164,38 @@ def _event_apply(event: WebhookEvent, ours: str) -> Outcome:
         return WebhookEvent.Status.IGNORED, "payload data has no id"
     author = related_id(data, "modifiedBy") or related_id(data, "createdBy")
     if ours and author == ours:
-        return WebhookEvent.Status.IGNORED, "change made by BearScope's own API user"
+        return WebhookEvent.Status.IGNORED, OWN_USER
     kind = event.name.split(".")[1]
     if kind == "customer":
         return _customer_apply(data)
     if kind == "conversation":
-        own = set(settings.KUSTOMER_OWN_CUSTOM_ATTRIBUTES).union(
-            *(source() for source in signals.own_custom_attribute_sources)
-        )
-        touched = changed_custom_keys(envelope.get("changes"))
-        if touched is not None and touched <= own:
-            return WebhookEvent.Status.IGNORED, "only BearScope's own custom attributes changed"
+        if _only_own_attributes_changed(envelope):
+            return WebhookEvent.Status.IGNORED, OWN_ATTRIBUTES_ONLY
         return _conversation_apply(data, event)
     return _message_apply(data, event)
+
+
+def _only_own_attributes_changed(envelope: Mapping[str, Any]) -> bool:
+    own = set(settings.KUSTOMER_OWN_CUSTOM_ATTRIBUTES).union(
+        *(source() for source in signals.own_custom_attribute_sources)
+    )
+    touched = changed_custom_keys(envelope.get("changes"))
+    return touched is not None and touched <= own
+
+
+def _echo_reason(name: str, envelope: Mapping[str, Any], data: dict) -> str:
+    """Why a conversation update is our own echo, when that is known without calling Kustomer.
+
+    Every write-back comes back as such an update; storing it as ignored right away saves a
+    queue round trip. Anything not recognised here is still filtered by processing.
+    """
+    if name != "kustomer.conversation.update":
+        return ""
+    ours = settings.KUSTOMER_MACHINE_USER_ID or cache.get(MACHINE_USER_CACHE_KEY) or ""
+    author = related_id(data, "modifiedBy") or related_id(data, "createdBy")
+    if ours and author == ours:
+        return OWN_USER
+    return OWN_ATTRIBUTES_ONLY if _only_own_attributes_changed(envelope) else ""
 
 
 def _is_stale(stored_rev: int | None, stored_at, rev: int | None, updated_at) -> bool:

@@ -183,6 +183,16 @@ class TestLoopFilters:
         assert event.status == WebhookEvent.Status.IGNORED
         assert event.reason == "only BearScope's own custom attributes changed"
 
+    def test_our_own_echo_is_ignored_at_intake_without_a_task(self, django_capture_on_commit_callbacks):
+        payload = fixture("conversation_update_own_custom")
+        with django_capture_on_commit_callbacks() as callbacks:
+            response = post_webhook(Client(), payload)
+        assert response.status_code == 200
+        assert callbacks == []  # nothing queued: the echo of a write-back costs no worker time
+        event = WebhookEvent.objects.get()
+        assert event.status == WebhookEvent.Status.IGNORED
+        assert "own API user" in event.reason
+
     def test_update_touching_our_and_other_attributes_is_processed(self, deliver):
         payload = fixture("conversation_update_own_custom")
         payload["data"]["relationships"]["modifiedBy"]["data"]["id"] = "some-agent"
