@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from autoreply.starter import STARTERS, StarterError, starter_load
-from classification.taxonomy import TaxonomyFileError
+from classification.taxonomy import DEFAULT_TAXONOMY, TaxonomyFileError
 
 
 class Command(BaseCommand):
@@ -22,11 +22,18 @@ class Command(BaseCommand):
         except (StarterError, TaxonomyFileError) as exc:
             raise CommandError(str(exc)) from exc
         policy = loaded["policy"]
+        counts = {k: v for k, v in loaded.items() if k not in ("policy", "policy_created")}
         self.stdout.write(
             self.style.SUCCESS(
-                f"Loaded the {starter} starter: {loaded['intents']} intents, {loaded['sub_intents']} "
-                f"sub-intents; auto-reply policy {policy} is {policy.mode}"
-                f"{'' if loaded['policy_created'] else ' (kept as it was)'}; orders are read from Klass "
-                "`order`."
+                "Loaded "
+                + ", ".join(f"{n} {what.replace('_', '-')}" for what, n in counts.items())
+                + f" from {DEFAULT_TAXONOMY.name}."
+            )
+        )
+        kept = "" if loaded["policy_created"] else " (kept as it was)"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Auto-reply: switch on; policy {policy} is {policy.mode}{kept}, template "
+                f"“{policy.template.name}”; orders are read from Klass `order`."
             )
         )

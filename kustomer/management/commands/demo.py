@@ -64,7 +64,7 @@ class Command(BaseCommand):
     def _run(self, port: int, sandbox_port: int, username: str, exit_after_replay: bool) -> None:
         self.stdout.write("Migrating the database...")
         call_command("migrate", interactive=False, verbosity=0)
-        call_command("taxonomy_load", stdout=self.stdout)
+        call_command("bearscope_setup", starter="ecommerce", stdout=self.stdout)
         self._local_classifier()
         password = self._admin_login(username)
 
@@ -106,6 +106,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("\nBearScope is running."))
         self.stdout.write(f"  Admin:            {web_url}/admin/   login {username} / {password}")
         self.stdout.write(f"  Triage queue:     {web_url}/triage/  quality report {web_url}/triage/quality/")
+        self.stdout.write(f"  Shadow replies:   {web_url}/autoreply/shadow/")
         self.stdout.write(f"  Webhook:          {webhook_url}")
         self.stdout.write(f"  Health:           {web_url}/healthz  {web_url}/readyz")
         self.stdout.write(
