@@ -301,6 +301,14 @@ def reply_reconcile(*, reply_id: int) -> AutoReply:
     return _send(reply, client)
 
 
+def replies_enqueue(*, reply_ids: list[int]) -> int:
+    """Queue replies to be finished (the admin's action); delivery reconciles before it sends."""
+    with transaction.atomic():
+        for pk in reply_ids:
+            enqueue_on_commit(REPLY_TASK, pk, task_name=f"reply-{pk}")
+    return len(reply_ids)
+
+
 def replies_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> int:
     """Re-enqueue replies a worker never took, left unknown, or left in `sending` (the periodic sweeper)."""
     now = timezone.now()
@@ -311,10 +319,7 @@ def replies_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> int:
             | Q(state=AutoReply.State.SENDING, sending_started_at__lt=now - STALE_SENDING)
         ).values_list("pk", flat=True)[:200]
     )
-    with transaction.atomic():
-        for pk in stuck:
-            enqueue_on_commit(REPLY_TASK, pk, task_name=f"reply-{pk}")
-    return len(stuck)
+    return replies_enqueue(reply_ids=stuck)
 
 
 # --- escalation ---------------------------------------------------------------------------------
