@@ -4,11 +4,14 @@ from collections.abc import Callable
 
 import pytest
 import requests
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from autoreply.models import AutoReplyPolicy, Mode
 from autoreply.starter import starter_load
 from classification.models import Classification, Intent
+from classification.tests.conftest import browser, page  # noqa: F401  (headless Chromium, shared)
+from classification.tests.factories import UserFactory
 from kustomer.models import Conversation, Customer, Message
 
 
@@ -92,3 +95,11 @@ def sandbox_conversation(sandbox, conversation_id: str) -> dict:
 
 def outbound(state: dict) -> list[dict]:
     return [m for m in state["messages"] if m["attributes"]["direction"] == "out"]
+
+
+@pytest.fixture
+def reply_reviewer(db):
+    """Signed in with the "Reply reviewers" group the migration made."""
+    user = UserFactory(username="sam", first_name="Sam", last_name="Lee")
+    user.groups.add(Group.objects.get(name="Reply reviewers"))
+    return user
