@@ -154,6 +154,14 @@ def guardrails_run(
     chain.record(
         "switch", config.enabled, "auto-replies are on" if config.enabled else "the global switch is off"
     )
+    routed_auto = classification.route == Classification.Route.AUTO
+    chain.record(
+        "classification",
+        routed_auto,
+        "routed automatically"
+        if routed_auto
+        else f"in triage ({classification.route_reason or 'no reason'})",
+    )
     if policy is None:
         chain.record("intent", False, "the intent is not whitelisted (no policy)")
     elif policy.mode == Mode.OFF:

@@ -17,6 +17,7 @@ from kustomer.client import (
     KustomerError,
     client_get,
     draft_is_sent,
+    email_draft_fields,
     message_body_text,
     message_draft_id,
 )
@@ -201,9 +202,14 @@ def _finish(reply: AutoReply, state: str, *, error: str = "", **fields) -> AutoR
 
 def _send(reply: AutoReply, client: KustomerClient) -> AutoReply:
     conversation = reply.conversation
+    if Escalation.objects.filter(conversation=conversation).exists():
+        # The customer wrote again before our reply went out: a person answers now, not a template.
+        return _finish(
+            reply, AutoReply.State.FAILED, error="Escalated to a person before the reply was sent."
+        )
     try:
         if not reply.draft_id:
-            fields = {"subject": reply.subject} if reply.channel == "email" and reply.subject else {}
+            fields = email_draft_fields(reply.subject) if reply.channel == "email" else {}
             draft = client.draft_create(
                 conversation.customer.kustomer_id if conversation.customer else "",
                 conversation_id=conversation.kustomer_id,
@@ -326,13 +332,18 @@ def replies_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> int:
 
 
 def escalation_open(*, conversation: Conversation, message: Message) -> Escalation | None:
-    """A customer message after a sent auto-reply flags the conversation for a person, once."""
+    """A message after an auto-reply that was (or may have been) sent flags the conversation, once."""
     if message.direction != Message.Direction.IN:
         return None
-    reply = AutoReply.objects.filter(conversation=conversation, state=AutoReply.State.SENT).first()
+    # Sending or unknown may have reached the customer: a person looking is the safe side.
+    reply = AutoReply.objects.filter(
+        conversation=conversation,
+        state__in=[AutoReply.State.SENT, AutoReply.State.SENDING, AutoReply.State.UNKNOWN],
+    ).first()
     if reply is None:
         return None
-    if message.sent_at and reply.finished_at and message.sent_at < reply.finished_at - timedelta(seconds=5):
+    replied_at = reply.finished_at or reply.sending_started_at
+    if message.sent_at and replied_at and message.sent_at < replied_at - timedelta(seconds=5):
         return None  # an older message delivered late, not an answer to our reply
     escalation, created = Escalation.objects.get_or_create(
         conversation=conversation, defaults={"message_id": message.kustomer_id}

@@ -36,6 +36,7 @@ __all__ = [
     "KustomerError",
     "client_get",
     "draft_is_sent",
+    "email_draft_fields",
     "message_body_text",
     "message_draft_id",
 ]
@@ -90,6 +91,11 @@ def message_draft_id(message: dict) -> str:
     draft = relationships.get("draft") if isinstance(relationships.get("draft"), dict) else {}
     related = draft.get("data") if isinstance(draft.get("data"), dict) else {}
     return str(meta.get("draftId") or related.get("id") or "")
+
+
+def email_draft_fields(subject: str) -> dict:
+    """Assumption: an email draft without `to`/`from` goes to the customer from the channel's address."""
+    return {"subject": subject} if subject else {}
 
 
 def draft_is_sent(draft: dict) -> bool:

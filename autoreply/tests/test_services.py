@@ -64,6 +64,7 @@ class TestShadow:
         assert decision.subject == "Your order BS-100234"
         assert [c["check"] for c in decision.checks] == [
             "switch",
+            "classification",
             "intent",
             "confidence",
             "channel",
@@ -153,6 +154,7 @@ class TestChecksBeforeKustomer:
         [
             ({"switch_off": True}, "switch"),
             ({"confidence": 0.94}, "confidence"),
+            ({"route": "triage"}, "classification"),
             ({"intent": "product_defect", "sub_intent": "refund_initiate"}, "intent"),
             ({"policy_off": True}, "intent"),
             ({"channel": "sms"}, "channel"),
@@ -164,6 +166,7 @@ class TestChecksBeforeKustomer:
         ids=[
             "switch-off",
             "below-threshold",
+            "in-triage",
             "not-whitelisted",
             "policy-off",
             "unsupported-channel",
@@ -194,6 +197,8 @@ class TestChecksBeforeKustomer:
             confidence=change.get("confidence", 0.98),
             order_number=ORDER_NUMBER,
         )
+        if change.get("route"):
+            Classification.objects.filter(pk=classification.pk).update(route="triage", route_reason="refusal")
         requests.post(kustomer_sandbox.url("/_sandbox/stats/reset"), timeout=5)
         decision = decide(classification, django_capture_on_commit_callbacks)
         assert (decision.verdict, decision.reason) == ("blocked", reason)
@@ -225,6 +230,18 @@ class TestChecksBeforeKustomer:
         decision = decide(classified(maya, order_number=ORDER_NUMBER), django_capture_on_commit_callbacks)
         assert (decision.verdict, decision.reason) == ("blocked", "first_contact_kustomer")
         assert len(outbound(sandbox_conversation(kustomer_sandbox, CONVERSATION_ID))) == 1
+
+    def test_when_kustomer_cannot_answer_nothing_is_sent_and_it_says_why(
+        self, live, maya, classified, kustomer_sandbox, django_capture_on_commit_callbacks, settings
+    ):
+        settings.KUSTOMER_MAX_RETRIES = 0
+        requests.post(kustomer_sandbox.url("/_sandbox/faults"), json={"status": 503, "count": 50}, timeout=5)
+        decision = decide(classified(maya, order_number=ORDER_NUMBER), django_capture_on_commit_callbacks)
+        assert (decision.verdict, decision.reason) == ("blocked", "kustomer_unavailable")
+        assert "503" in decision.checks[0]["reason"]
+        requests.delete(kustomer_sandbox.url("/_sandbox/faults"), timeout=5)
+        assert outbound(sandbox_conversation(kustomer_sandbox, CONVERSATION_ID)) == []
+        assert not AutoReply.objects.exists()
 
 
 class TestSteering:
@@ -438,6 +455,33 @@ class TestEscalation:
         again = decide(classified(maya, order_number=ORDER_NUMBER), django_capture_on_commit_callbacks)
         assert (again.verdict, again.reason) == ("blocked", "first_contact")
         assert len(outbound(sandbox_conversation(kustomer_sandbox, CONVERSATION_ID))) == 1
+
+    def test_a_follow_up_while_the_send_is_unknown_escalates_and_stops_the_send(
+        self, starter, maya, classified, kustomer_sandbox, django_capture_on_commit_callbacks
+    ):
+        ClassifierSettings.objects.update_or_create(pk=1, defaults={"enabled": False})
+        decision = decide(classified(maya, order_number=ORDER_NUMBER), django_capture_on_commit_callbacks)
+        reply = AutoReply.objects.create(
+            conversation=maya,
+            decision=decision,
+            mode=Mode.LIVE,
+            state=AutoReply.State.UNKNOWN,
+            channel="email",
+            body=decision.body,
+            sending_started_at=timezone.now() - timedelta(minutes=1),
+        )
+        payload = load_fixture("message_create_inbound")
+        payload["data"]["id"] = "follow-up-0003"
+        now = timezone.now().isoformat().replace("+00:00", "Z")
+        payload["data"]["attributes"].update(sentAt=now, createdAt=now)
+        with django_capture_on_commit_callbacks(execute=True):
+            post_webhook(Client(), {**payload, "id": "f-4"})
+        assert Escalation.objects.get().flagged is True
+        with django_capture_on_commit_callbacks(execute=True):
+            replies_sweep()
+        reply.refresh_from_db()
+        assert reply.state == "failed" and "Escalated to a person" in reply.error
+        assert outbound(sandbox_conversation(kustomer_sandbox, CONVERSATION_ID)) == []
 
     def test_no_escalation_without_a_sent_reply(
         self, starter, maya, classified, kustomer_sandbox, django_capture_on_commit_callbacks
