@@ -320,8 +320,8 @@ def replies_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> int:
     now = timezone.now()
     stuck = list(
         AutoReply.objects.filter(
-            Q(state=AutoReply.State.PENDING, updated_at__lt=now - older_than)
-            | Q(state=AutoReply.State.UNKNOWN)
+            # An unknown send waits too: a create that timed out may still be landing in Kustomer.
+            Q(state__in=[AutoReply.State.PENDING, AutoReply.State.UNKNOWN], updated_at__lt=now - older_than)
             | Q(state=AutoReply.State.SENDING, sending_started_at__lt=now - STALE_SENDING)
         ).values_list("pk", flat=True)[:200]
     )
@@ -383,10 +383,13 @@ def escalation_apply(*, escalation_id: int) -> Escalation:
     return escalation
 
 
-def escalations_sweep() -> int:
+def escalations_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> int:
+    """Re-enqueue escalations whose attribute or note is not written yet (left alone while fresh)."""
     stuck = list(
         Escalation.objects.filter(
-            Q(flagged=False) | Q(note_id=""), attempts__lt=MAX_ATTEMPTS * 2
+            Q(flagged=False) | Q(note_id=""),
+            attempts__lt=MAX_ATTEMPTS * 2,
+            updated_at__lt=timezone.now() - older_than,
         ).values_list("pk", flat=True)[:200]
     )
     with transaction.atomic():

@@ -1,9 +1,11 @@
 """The guardrail chain and delivery against the Kustomer sandbox over real HTTP, through the real client."""
 
+import threading
 from datetime import timedelta
 
 import pytest
 import requests
+from django.db import connection, connections
 from django.test import Client
 from django.utils import timezone
 
@@ -15,7 +17,13 @@ from autoreply.models import (
     Escalation,
     Mode,
 )
-from autoreply.services import classification_autoreply, replies_sweep, reply_deliver
+from autoreply.services import (
+    ESCALATION_NOTE,
+    classification_autoreply,
+    escalations_sweep,
+    replies_sweep,
+    reply_deliver,
+)
 from bearscope.testing.messages_server import reply_json
 from classification.models import Classification, ClassifierSettings
 from kustomer.client import client_get, message_body_text
@@ -419,6 +427,8 @@ class TestExactlyOnce:
         reply = AutoReply.objects.get()
         assert reply.state == "unknown" and reply.draft_id
         assert outbound(sandbox_conversation(kustomer_sandbox, CONVERSATION_ID)) == []
+        assert replies_sweep() == 0  # a create that timed out may still land: give it time first
+        AutoReply.objects.filter(pk=reply.pk).update(updated_at=timezone.now() - timedelta(minutes=3))
         with django_capture_on_commit_callbacks(execute=True):
             assert replies_sweep() == 1
         reply.refresh_from_db()
@@ -478,10 +488,24 @@ class TestEscalation:
             post_webhook(Client(), {**payload, "id": "f-4"})
         assert Escalation.objects.get().flagged is True
         with django_capture_on_commit_callbacks(execute=True):
-            replies_sweep()
+            replies_sweep(older_than=timedelta(0))
         reply.refresh_from_db()
         assert reply.state == "failed" and "Escalated to a person" in reply.error
         assert outbound(sandbox_conversation(kustomer_sandbox, CONVERSATION_ID)) == []
+
+    def test_an_unfinished_escalation_is_finished_by_the_sweeper_without_a_second_note(
+        self, starter, maya, kustomer_sandbox, django_capture_on_commit_callbacks
+    ):
+        client_get().note_create(CONVERSATION_ID, ESCALATION_NOTE)  # a worker died before saving the id
+        escalation = Escalation.objects.create(conversation=maya, message_id="follow-up-0004")
+        assert escalations_sweep() == 0  # fresh: its own task is still due
+        Escalation.objects.filter(pk=escalation.pk).update(updated_at=timezone.now() - timedelta(minutes=3))
+        with django_capture_on_commit_callbacks(execute=True):
+            assert escalations_sweep() == 1
+        escalation.refresh_from_db()
+        state = sandbox_conversation(kustomer_sandbox, CONVERSATION_ID)
+        assert escalation.flagged and state["custom"]["aiEscalatedBool"] is True
+        assert [n["id"] for n in state["notes"]] == [escalation.note_id]
 
     def test_no_escalation_without_a_sent_reply(
         self, starter, maya, classified, kustomer_sandbox, django_capture_on_commit_callbacks
@@ -494,3 +518,34 @@ class TestEscalation:
             post_webhook(Client(), {**payload, "id": "f-3"})
         assert not Escalation.objects.exists()
         assert "aiEscalatedBool" not in sandbox_conversation(kustomer_sandbox, CONVERSATION_ID)["custom"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_workers_send_one_reply(live, mirrored, classified, kustomer_sandbox):
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent workers need PostgreSQL (SQLite serialises writers)")
+    maya = mirrored(CONVERSATION_ID, CUSTOMER_ID, MAYA_TEXT)
+    classification = classified(maya, order_number=ORDER_NUMBER)
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            classification_autoreply(classification_id=classification.pk)
+            for reply_id in AutoReply.objects.values_list("pk", flat=True):
+                reply_deliver(reply_id=reply_id)
+        except BaseException as exc:  # collected so the test fails with it, not a silent thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert AutoReplyDecision.objects.count() == 1
+    assert AutoReply.objects.get().state == "sent"
+    assert len(outbound(sandbox_conversation(kustomer_sandbox, CONVERSATION_ID))) == 1
