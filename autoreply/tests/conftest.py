@@ -4,7 +4,6 @@ from collections.abc import Callable
 
 import pytest
 import requests
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from autoreply.models import AutoReplyPolicy, Mode
@@ -13,6 +12,8 @@ from classification.models import Classification, Intent
 from classification.tests.conftest import browser, page  # noqa: F401  (headless Chromium, shared)
 from classification.tests.factories import UserFactory
 from kustomer.models import Conversation, Customer, Message
+
+from .factories import reply_reviewers_group
 
 
 @pytest.fixture
@@ -101,5 +102,5 @@ def outbound(state: dict) -> list[dict]:
 def reply_reviewer(db):
     """Signed in with the "Reply reviewers" group the migration made."""
     user = UserFactory(username="sam", first_name="Sam", last_name="Lee")
-    user.groups.add(Group.objects.get(name="Reply reviewers"))
+    user.groups.add(reply_reviewers_group())
     return user

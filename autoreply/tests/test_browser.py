@@ -11,8 +11,8 @@ from classification.tests.conftest import PASSWORD
 
 from .factories import ShadowReplyFactory
 
-# live_server serves from another thread, so the data must be committed; serialized_rollback
-# restores the "Reply reviewers" group the migration made, which the flush after each test removes.
+# live_server serves from another thread, so the data must be committed. The flush after each test
+# removes the groups the migrations made; the reviewer fixtures make them again when missing.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 

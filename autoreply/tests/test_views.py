@@ -1,7 +1,6 @@
 """The shadow review pages through Django's test client: access, grading, readiness."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 
 from autoreply.models import ShadowReview
@@ -15,10 +14,8 @@ INDEX = "/autoreply/shadow/"
 
 
 @pytest.fixture
-def reviewer():
-    user = UserFactory(username="sam", first_name="Sam", last_name="Lee")
-    user.groups.add(Group.objects.get(name="Reply reviewers"))
-    return user
+def reviewer(reply_reviewer):
+    return reply_reviewer
 
 
 @pytest.fixture
