@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from autoreply.models import AutoReplyDecision
 from classification.local.model import LocalModelError
 from classification.local.services import local_model_train
 from classification.models import Classification, ClassifierSettings, LocalModelVersion
@@ -204,6 +205,16 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  conversations classified: {done.count()} ({auto} routed automatically, {triage} to triage), "
             f"{written} written back to Kustomer"
+        )
+        undecided = done.filter(autoreply_decision__isnull=True)
+        while undecided.exists() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        decisions = AutoReplyDecision.objects.all()
+        shadow = decisions.filter(mode="shadow", verdict="reply").count()
+        blocked = decisions.filter(verdict="blocked").count()
+        self.stdout.write(
+            f"  auto-reply decisions: {shadow} shadow repl{'y' if shadow == 1 else 'ies'} to review, "
+            f"{blocked} blocked by a guardrail, none sent (the starter policy is in shadow mode)"
         )
 
     def _stop_children(self) -> None:
