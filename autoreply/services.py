@@ -49,6 +49,9 @@ logger = logging.getLogger(__name__)
 DECIDE_TASK = "autoreply.tasks.classification_autoreply"
 REPLY_TASK = "autoreply.tasks.reply_deliver"
 ESCALATE_TASK = "autoreply.tasks.escalation_apply"
+# How long after its classification a conversation may still get its first auto-reply decision
+# (the sweeper retries decisions Kustomer could not help with, or whose task was lost).
+DECIDE_WINDOW = timedelta(hours=1)
 # A worker killed mid-send leaves "sending" behind; after this long the sweeper reconciles it.
 STALE_SENDING = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
@@ -93,8 +96,12 @@ def classification_autoreply(*, classification_id: int) -> AutoReplyDecision | N
     try:
         outcome = guardrails_run(classification=classification, config=config, client=client_get())
     except KustomerError as exc:
-        # Unable to check safely now: nothing is sent; the decision says why for the admin.
+        # Unable to check safely now: nothing is sent. The sweeper asks again while a reply would
+        # still be timely; after that the decision says why for the admin.
         logger.warning("Auto-reply checks for classification %s failed: %s", classification_id, exc)
+        classified_at = classification.classified_at or classification.created_at
+        if classified_at > timezone.now() - DECIDE_WINDOW:
+            return None
         return _decision_save(
             classification,
             verdict=AutoReplyDecision.Verdict.BLOCKED,
@@ -326,6 +333,24 @@ def replies_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> int:
         ).values_list("pk", flat=True)[:200]
     )
     return replies_enqueue(reply_ids=stuck)
+
+
+def decisions_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> int:
+    """Re-enqueue recent classifications that have no decision yet (Kustomer was down, a task was lost)."""
+    now = timezone.now()
+    waiting = list(
+        Classification.objects.filter(
+            status=Classification.Status.DONE,
+            current=True,
+            autoreply_decision__isnull=True,
+            classified_at__gte=now - DECIDE_WINDOW - older_than,
+            classified_at__lt=now - older_than,
+        ).values_list("pk", flat=True)[:200]
+    )
+    with transaction.atomic():
+        for pk in waiting:
+            enqueue_on_commit(DECIDE_TASK, pk, task_name=f"autoreply-{pk}")
+    return len(waiting)
 
 
 # --- escalation ---------------------------------------------------------------------------------

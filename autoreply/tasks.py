@@ -18,5 +18,9 @@ def escalation_apply(escalation_pk: int) -> str:
 
 
 def sweep() -> str:
-    """Periodic: replies left pending, sending or unknown; escalations not fully written."""
-    return f"replies {services.replies_sweep()}, escalations {services.escalations_sweep()}"
+    """Periodic: classifications still undecided, replies left pending, sending or unknown, escalations
+    not fully written."""
+    return (
+        f"decisions {services.decisions_sweep()}, replies {services.replies_sweep()}, "
+        f"escalations {services.escalations_sweep()}"
+    )

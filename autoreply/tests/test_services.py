@@ -20,6 +20,7 @@ from autoreply.models import (
 from autoreply.services import (
     ESCALATION_NOTE,
     classification_autoreply,
+    decisions_sweep,
     escalations_sweep,
     replies_sweep,
     reply_deliver,
@@ -239,17 +240,38 @@ class TestChecksBeforeKustomer:
         assert (decision.verdict, decision.reason) == ("blocked", "first_contact_kustomer")
         assert len(outbound(sandbox_conversation(kustomer_sandbox, CONVERSATION_ID))) == 1
 
-    def test_when_kustomer_cannot_answer_nothing_is_sent_and_it_says_why(
-        self, live, maya, classified, kustomer_sandbox, django_capture_on_commit_callbacks, settings
+    def test_when_kustomer_cannot_answer_nothing_is_sent_and_the_sweeper_asks_again(
+        self, live, maya, classified, kustomer_sandbox, django_capture_on_commit_callbacks
     ):
-        settings.KUSTOMER_MAX_RETRIES = 0
         requests.post(kustomer_sandbox.url("/_sandbox/faults"), json={"status": 503, "count": 50}, timeout=5)
-        decision = decide(classified(maya, order_number=ORDER_NUMBER), django_capture_on_commit_callbacks)
+        classification = classified(maya, order_number=ORDER_NUMBER)
+        assert decide(classification, django_capture_on_commit_callbacks) is None
+        assert not AutoReplyDecision.objects.exists() and not AutoReply.objects.exists()
+        requests.delete(kustomer_sandbox.url("/_sandbox/faults"), timeout=5)
+        assert outbound(sandbox_conversation(kustomer_sandbox, CONVERSATION_ID)) == []
+        assert decisions_sweep() == 0  # its own task may still be on the way
+        Classification.objects.filter(pk=classification.pk).update(
+            classified_at=timezone.now() - timedelta(minutes=3)
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            assert decisions_sweep() == 1
+        assert AutoReplyDecision.objects.get().verdict == "reply"
+        assert len(outbound(sandbox_conversation(kustomer_sandbox, CONVERSATION_ID))) == 1
+
+    def test_past_the_window_a_kustomer_outage_is_recorded_as_the_reason(
+        self, live, maya, classified, kustomer_sandbox, django_capture_on_commit_callbacks
+    ):
+        requests.post(kustomer_sandbox.url("/_sandbox/faults"), json={"status": 503, "count": 50}, timeout=5)
+        classification = classified(maya, order_number=ORDER_NUMBER)
+        Classification.objects.filter(pk=classification.pk).update(
+            classified_at=timezone.now() - timedelta(hours=2)
+        )
+        assert decisions_sweep() == 0  # too late for a first reply
+        decision = decide(classification, django_capture_on_commit_callbacks)
         assert (decision.verdict, decision.reason) == ("blocked", "kustomer_unavailable")
         assert "503" in decision.checks[0]["reason"]
         requests.delete(kustomer_sandbox.url("/_sandbox/faults"), timeout=5)
         assert outbound(sandbox_conversation(kustomer_sandbox, CONVERSATION_ID)) == []
-        assert not AutoReply.objects.exists()
 
 
 class TestSteering:
