@@ -203,7 +203,9 @@ def guardrails_run(
     if not chain.record(
         "first_contact_kustomer",
         not replied,
-        f"{len(replied)} reply already in Kustomer" if replied else "no reply yet in Kustomer",
+        f"{len(replied)} repl{'y' if len(replied) == 1 else 'ies'} already in Kustomer"
+        if replied
+        else "no reply yet in Kustomer",
     ):
         chain.skip("data", "template")
         return outcome
@@ -226,6 +228,11 @@ def guardrails_run(
         chain.record("data", True, "this policy has no data check")
 
     template = policy.template
+    if not config.escalation_line.strip():
+        chain.record(
+            "template", False, "no escalation line in the auto-reply settings: every reply needs one"
+        )
+        return outcome
     subject, body = _variant(template, outcome.channel)
     try:
         declared = template.variable_list()

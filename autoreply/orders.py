@@ -99,7 +99,7 @@ def order_check(
         for e in as_dict(customer.get("attributes")).get("emails") or []
         if isinstance(e, dict)
     } - {""}
-    number = (order_number or "").strip()
+    number = str(order_number).strip() if order_number is not None else ""
     if number:
         if not ORDER_NUMBER.fullmatch(number):
             return OrderCheck(False, f"{ORDER_NOT_FOUND}: the order number is not in a known form")

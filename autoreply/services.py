@@ -52,7 +52,8 @@ ESCALATE_TASK = "autoreply.tasks.escalation_apply"
 # How long after its classification a conversation may still get its first auto-reply decision
 # (the sweeper retries decisions Kustomer could not help with, or whose task was lost).
 DECIDE_WINDOW = timedelta(hours=1)
-# A worker killed mid-send leaves "sending" behind; after this long the sweeper reconciles it.
+# A worker killed mid-send leaves "sending" behind; after this long (well past Q_TIMEOUT, so its
+# worker is gone) the sweeper reconciles it.
 STALE_SENDING = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 # Errors after which Kustomer did nothing and never will for this request: retrying cannot help.

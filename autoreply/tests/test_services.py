@@ -157,6 +157,15 @@ class TestDataCheck:
         assert outbound(sandbox_conversation(kustomer_sandbox, LIAM_CONVERSATION)) == []
 
 
+    def test_a_blank_escalation_line_blocks_every_reply(
+        self, starter, maya, classified, kustomer_sandbox, django_capture_on_commit_callbacks
+    ):
+        AutoReplySettings.objects.filter(pk=1).update(escalation_line="  ")
+        decision = decide(classified(maya, order_number=ORDER_NUMBER), django_capture_on_commit_callbacks)
+        assert (decision.verdict, decision.reason) == ("blocked", "template")
+        assert "escalation line" in decision.checks[-1]["reason"]
+
+
 class TestChecksBeforeKustomer:
     @pytest.mark.parametrize(
         ("change", "reason"),
