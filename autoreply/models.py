@@ -136,6 +136,10 @@ class ReplyTemplate(TimeStampedModel):
         return [v.strip() for v in self.variables.split(",") if v.strip()]
 
     def clean(self) -> None:
+        try:
+            template_check("", declared=self.variable_list())
+        except TemplateError as exc:
+            raise ValidationError({"variables": str(exc)}) from exc
         errors = {}
         for field in ("subject", "body"):
             try:
@@ -165,12 +169,14 @@ class ReplyTemplateVariant(models.Model):
         return f"{self.template} ({self.channel})"
 
     def clean(self) -> None:
-        if not self.template_id:
+        try:
+            template = self.template  # in the admin, the template being saved with its new variables
+        except ReplyTemplate.DoesNotExist:
             return
         errors = {}
         for field in ("subject", "body"):
             try:
-                template_check(getattr(self, field), declared=self.template.variable_list())
+                template_check(getattr(self, field), declared=template.variable_list())
             except TemplateError as exc:
                 errors[field] = str(exc)
         if errors:

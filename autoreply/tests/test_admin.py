@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.test import Client
 
 from autoreply.models import AutoReplyPolicy, PolicyAudit, ReplyTemplate
@@ -84,6 +85,35 @@ def test_a_template_with_an_undeclared_variable_is_refused(admin_client, db):
     page = admin_client.post("/admin/autoreply/replytemplate/add/", data).content.decode()
     assert "Undeclared variable {refund_amount}" in page
     assert not ReplyTemplate.objects.filter(key="refund").exists()
+
+
+def test_a_channel_version_with_an_undeclared_variable_is_refused(admin_client, db):
+    data = {
+        "key": "wismo",
+        "name": "Where is my order",
+        "variables": "order_number",
+        "subject": "Order {order_number}",
+        "body": "Order {order_number} is on its way.",
+        "variants-TOTAL_FORMS": "1",
+        "variants-INITIAL_FORMS": "0",
+        "variants-MIN_NUM_FORMS": "0",
+        "variants-MAX_NUM_FORMS": "1000",
+        "variants-0-channel": "chat",
+        "variants-0-subject": "",
+        "variants-0-body": "{order_number} ships with {carrier}",
+    }
+    page = admin_client.post("/admin/autoreply/replytemplate/add/", data).content.decode()
+    assert "Undeclared variable {carrier}" in page
+    assert not ReplyTemplate.objects.exists()
+    data["variables"] = "order_number, carrier"
+    assert admin_client.post("/admin/autoreply/replytemplate/add/", data).status_code == 302
+    assert ReplyTemplate.objects.get().variants.get().channel == "chat"
+
+
+def test_an_unknown_declared_variable_is_refused(admin_client, db):
+    template = ReplyTemplate(key="x", name="X", variables="customer_message", body="Hello")
+    with pytest.raises(ValidationError, match="Unknown variable customer_message"):
+        template.full_clean()
 
 
 def test_a_decision_shows_every_guardrail_verdict(admin_client, db):

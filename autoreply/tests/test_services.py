@@ -156,7 +156,6 @@ class TestDataCheck:
         assert decision.body == ""
         assert outbound(sandbox_conversation(kustomer_sandbox, LIAM_CONVERSATION)) == []
 
-
     def test_a_blank_escalation_line_blocks_every_reply(
         self, starter, maya, classified, kustomer_sandbox, django_capture_on_commit_callbacks
     ):
