@@ -264,6 +264,9 @@ class AutoReplyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the row is what keeps a conversation from a second auto-reply
+
 
 @admin.register(Escalation)
 class EscalationAdmin(admin.ModelAdmin):
@@ -272,6 +275,9 @@ class EscalationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # an escalated conversation is never auto-replied again
 
 
 @admin.register(ShadowReview)
