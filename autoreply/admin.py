@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
+from .guardrails import CHECK_LABELS
 from .models import (
     AutoReply,
     AutoReplyDecision,
@@ -196,7 +197,14 @@ def _checks_table(checks: list[dict]):
         format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((c.get("check"), verdicts.get(c.get("passed"), "?"), c.get("reason")) for c in checks or []),
+            (
+                (
+                    CHECK_LABELS.get(c.get("check"), c.get("check")),
+                    verdicts.get(c.get("passed"), "?"),
+                    c.get("reason"),
+                )
+                for c in checks or []
+            ),
         ),
     )
 

@@ -22,6 +22,20 @@ from .orders import OrderFacts, order_check
 from .rendering import TemplateError, template_render
 
 SKIPPED = "not run: an earlier check blocked"
+# The checks in the support team's words, for the review pages and the admin.
+CHECK_LABELS = {
+    "switch": "Auto-replies switched on",
+    "classification": "Classified automatically (not waiting in triage)",
+    "intent": "Intent allowed to auto-reply",
+    "confidence": "Confident enough",
+    "channel": "Channel supported",
+    "first_contact": "First contact (no reply yet)",
+    "automated_sender": "Written by a person, not an auto-responder",
+    "first_contact_kustomer": "No reply yet in Kustomer",
+    "data": "Order found and belongs to the customer",
+    "template": "Reply complete",
+    "kustomer": "Kustomer reachable",
+}
 NO_REPLY_SENDER = re.compile(
     r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]daemon|postmaster|bounces?|notifications?)\b",
     re.IGNORECASE,

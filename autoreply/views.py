@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from classification.selectors import conversation_transcript
 
 from .forms import ShadowGradeForm
+from .guardrails import CHECK_LABELS
 from .models import AutoReplyDecision
 from .selectors import readiness_all, shadow_item_get, shadow_list, shadow_next
 from .services import shadow_review_save
@@ -89,7 +90,14 @@ def shadow_item(request: HttpRequest, decision_id: int) -> HttpResponse:
                 f"Saved: the reply to “{decision.conversation}” graded “{saved.get_grade_display()}”.",
             )
             return _next_or_list(request, decision)
-    checks = [{**check, "verdict": VERDICTS.get(check.get("passed"), "?")} for check in decision.checks or []]
+    checks = [
+        {
+            **check,
+            "label": CHECK_LABELS.get(check.get("check"), check.get("check")),
+            "verdict": VERDICTS.get(check.get("passed"), "?"),
+        }
+        for check in decision.checks or []
+    ]
     return render(
         request,
         "autoreply/shadow_item.html",

@@ -62,6 +62,7 @@ def test_grading_saves_and_opens_the_next_reply(client_for, reviewer, starter):
     client = client_for(reviewer)
     page = client.get(f"{INDEX}{first.pk}/").content.decode()
     assert "Order BS-100234 is on its way with UPS." in page and "auto-replies are on" in page
+    assert "Order found and belongs to the customer" in page  # checks in the team's words
     response = client.post(f"{INDEX}{first.pk}/", {"grade": "tone", "note": "Too curt."})
     assert response.status_code == 302 and response.url == f"{INDEX}{second.pk}/"
     review = ShadowReview.objects.get(decision=first)
