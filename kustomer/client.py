@@ -31,7 +31,15 @@ from .exceptions import (
 )
 from .ratelimit import RateBudget, budget_get
 
-__all__ = ["KustomerClient", "KustomerError", "client_get", "message_body_text"]
+__all__ = [
+    "KustomerClient",
+    "KustomerError",
+    "client_get",
+    "draft_is_sent",
+    "email_draft_fields",
+    "message_body_text",
+    "message_draft_id",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +81,27 @@ def custom_update_body(custom: dict[str, Any], priority: int | None = None) -> d
 def draft_send_body(now_iso: str) -> dict:
     """Assumption: PUT /v1/drafts/{id} with sendAt now (and no `scheduled`) sends it at once."""
     return {"sendAt": now_iso}
+
+
+def message_draft_id(message: dict) -> str:
+    """Assumption: a message sent from a draft names the draft in meta.draftId (or a `draft` relationship)."""
+    attributes = message.get("attributes") if isinstance(message.get("attributes"), dict) else {}
+    meta = attributes.get("meta") if isinstance(attributes.get("meta"), dict) else {}
+    relationships = message.get("relationships") if isinstance(message.get("relationships"), dict) else {}
+    draft = relationships.get("draft") if isinstance(relationships.get("draft"), dict) else {}
+    related = draft.get("data") if isinstance(draft.get("data"), dict) else {}
+    return str(meta.get("draftId") or related.get("id") or "")
+
+
+def email_draft_fields(subject: str) -> dict:
+    """Assumption: an email draft without `to`/`from` goes to the customer from the channel's address."""
+    return {"subject": subject} if subject else {}
+
+
+def draft_is_sent(draft: dict) -> bool:
+    """Assumption: a sent draft either leaves the conversation's draft list or says status "sent"."""
+    attributes = draft.get("attributes") if isinstance(draft.get("attributes"), dict) else {}
+    return attributes.get("status") == "sent" or bool(attributes.get("sentAt"))
 
 
 # --- Helpers ----------------------------------------------------------------------------------

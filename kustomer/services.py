@@ -270,7 +270,7 @@ def _message_apply(data: dict, event: WebhookEvent) -> Outcome:
         return WebhookEvent.Status.IGNORED, "message has no conversation"
     # Locking the conversation serialises its messages, so "first inbound" is decided once.
     conversation = Conversation.objects.select_for_update().get_or_create(kustomer_id=conversation_id)[0]
-    message, _ = Message.objects.get_or_create(
+    message, new = Message.objects.get_or_create(
         kustomer_id=as_str(data["id"], 64), defaults={"conversation": conversation}
     )
     rev, updated_at = as_int(attrs.get("rev")), as_datetime(attrs.get("updatedAt"))
@@ -295,6 +295,10 @@ def _message_apply(data: dict, event: WebhookEvent) -> Outcome:
     if message.direction != Message.Direction.IN:
         return WebhookEvent.Status.IGNORED, "outbound message: mirrored, no pipeline triggered"
     _dispatch(conversation, ConversationDispatch.Kind.NEEDS_CLASSIFICATION, 1, event)
+    if new:
+        signals.customer_message_received.send(
+            sender=Message, conversation=conversation, message=message, event=event
+        )
     return WebhookEvent.Status.PROCESSED, ""
 
 

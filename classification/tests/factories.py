@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
 from classification.models import Classification, ComplexityLevel, Intent, PriorityLevel, TriageReview
@@ -90,6 +90,19 @@ class TriageReviewFactory(factory.django.DjangoModelFactory):
     )
 
 
+def reviewers_group() -> Group:
+    """The group the migration made, made again when missing.
+
+    After a browser test (live server under Playwright) the flush is not followed by the serialized
+    restore, so a later test finds the migration-made groups gone.
+    """
+    group, _ = Group.objects.get_or_create(name=REVIEWERS_GROUP)
+    group.permissions.add(
+        Permission.objects.get(content_type__app_label="classification", codename="review_classification")
+    )
+    return group
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
@@ -106,6 +119,6 @@ class UserFactory(factory.django.DjangoModelFactory):
     def reviewer(self, create: bool, extracted: bool | None, **kwargs) -> None:
         """UserFactory(reviewer=True) joins the "Triage reviewers" group the migration made."""
         if create and extracted:
-            self.groups.add(Group.objects.get(name=REVIEWERS_GROUP))
+            self.groups.add(reviewers_group())
         if create:
             self.save()

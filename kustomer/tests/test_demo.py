@@ -58,5 +58,6 @@ def test_demo_replays_the_samples_through_the_real_endpoint_and_processes_them(t
     assert classified >= 10
     assert written == classified
     assert len(claude.message_requests) == classified
+    assert "auto-reply decisions: " in out and "none sent" in out
     assert "Stopped the sandbox, web server and qcluster." in out
     claude.stop()

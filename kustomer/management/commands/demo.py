@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from autoreply.models import AutoReplyDecision
 from classification.local.model import LocalModelError
 from classification.local.services import local_model_train
 from classification.models import Classification, ClassifierSettings, LocalModelVersion
@@ -64,7 +65,7 @@ class Command(BaseCommand):
     def _run(self, port: int, sandbox_port: int, username: str, exit_after_replay: bool) -> None:
         self.stdout.write("Migrating the database...")
         call_command("migrate", interactive=False, verbosity=0)
-        call_command("taxonomy_load", stdout=self.stdout)
+        call_command("bearscope_setup", starter="ecommerce", stdout=self.stdout)
         self._local_classifier()
         password = self._admin_login(username)
 
@@ -106,6 +107,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("\nBearScope is running."))
         self.stdout.write(f"  Admin:            {web_url}/admin/   login {username} / {password}")
         self.stdout.write(f"  Triage queue:     {web_url}/triage/  quality report {web_url}/triage/quality/")
+        self.stdout.write(f"  Shadow replies:   {web_url}/autoreply/shadow/")
         self.stdout.write(f"  Webhook:          {webhook_url}")
         self.stdout.write(f"  Health:           {web_url}/healthz  {web_url}/readyz")
         self.stdout.write(
@@ -203,6 +205,16 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  conversations classified: {done.count()} ({auto} routed automatically, {triage} to triage), "
             f"{written} written back to Kustomer"
+        )
+        undecided = done.filter(autoreply_decision__isnull=True)
+        while undecided.exists() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        decisions = AutoReplyDecision.objects.all()
+        shadow = decisions.filter(mode="shadow", verdict="reply").count()
+        blocked = decisions.filter(verdict="blocked").count()
+        self.stdout.write(
+            f"  auto-reply decisions: {shadow} shadow repl{'y' if shadow == 1 else 'ies'} to review, "
+            f"{blocked} blocked by a guardrail, none sent (the starter policy is in shadow mode)"
         )
 
     def _stop_children(self) -> None:

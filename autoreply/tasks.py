@@ -1,0 +1,26 @@
+"""django-q2 entry points of the auto-reply pipeline: take ids, call one service."""
+
+from . import services
+
+
+def classification_autoreply(classification_pk: int) -> str:
+    decision = services.classification_autoreply(classification_id=classification_pk)
+    return f"{decision.verdict} {decision.reason or decision.mode}" if decision else "not decided"
+
+
+def reply_deliver(reply_pk: int) -> str:
+    return services.reply_deliver(reply_id=reply_pk).state
+
+
+def escalation_apply(escalation_pk: int) -> str:
+    escalation = services.escalation_apply(escalation_id=escalation_pk)
+    return "done" if escalation.flagged and escalation.note_id else f"unfinished: {escalation.error[:200]}"
+
+
+def sweep() -> str:
+    """Periodic: classifications still undecided, replies left pending, sending or unknown, escalations
+    not fully written."""
+    return (
+        f"decisions {services.decisions_sweep()}, replies {services.replies_sweep()}, "
+        f"escalations {services.escalations_sweep()}"
+    )

@@ -1,0 +1,106 @@
+"""Fixtures of the auto-reply tests: the e-commerce starter, conversations mirrored from the sandbox."""
+
+from collections.abc import Callable
+
+import pytest
+import requests
+from django.utils import timezone
+
+from autoreply.models import AutoReplyPolicy, Mode
+from autoreply.starter import starter_load
+from classification.models import Classification, Intent
+from classification.tests.conftest import browser, page  # noqa: F401  (headless Chromium, shared)
+from classification.tests.factories import UserFactory
+from kustomer.models import Conversation, Customer, Message
+
+from .factories import reply_reviewers_group
+
+
+@pytest.fixture
+def starter(db) -> AutoReplyPolicy:
+    """The ecommerce starter: the WISMO policy (shipping_issue / status) in shadow mode, switch on."""
+    return starter_load(starter="ecommerce")["policy"]
+
+
+@pytest.fixture
+def live(starter) -> AutoReplyPolicy:
+    AutoReplyPolicy.objects.filter(pk=starter.pk).update(mode=Mode.LIVE)
+    starter.refresh_from_db()
+    return starter
+
+
+@pytest.fixture
+def mirrored(db) -> Callable[..., Conversation]:
+    """A conversation of the sandbox's seed as BearScope's mirror holds it, with one customer message."""
+
+    def make(
+        conversation_id: str,
+        customer_id: str,
+        text: str,
+        *,
+        channel: str = "email",
+        meta: dict | None = None,
+    ) -> Conversation:
+        customer = Customer.objects.get_or_create(kustomer_id=customer_id)[0]
+        conversation = Conversation.objects.create(
+            kustomer_id=conversation_id, customer=customer, channels=[channel], status="open"
+        )
+        Message.objects.create(
+            kustomer_id=f"in-{conversation_id}",
+            conversation=conversation,
+            customer=customer,
+            direction="in",
+            channel=channel,
+            body=text,
+            meta=meta or {},
+            sent_at=timezone.now(),
+        )
+        return conversation
+
+    return make
+
+
+@pytest.fixture
+def classified(db) -> Callable[..., Classification]:
+    """A decided classification, as the classifier would have saved it."""
+
+    def make(
+        conversation: Conversation,
+        *,
+        intent: str = "shipping_issue",
+        sub_intent: str | None = "status",
+        confidence: float = 0.98,
+        order_number: str | None = None,
+    ) -> Classification:
+        top = Intent.objects.get(key=intent, parent=None)
+        return Classification.objects.create(
+            conversation=conversation,
+            status=Classification.Status.DONE,
+            intent=top,
+            sub_intent=Intent.objects.get(key=sub_intent, parent=top) if sub_intent else None,
+            confidence=confidence,
+            entities={"order_number": order_number, "email": None, "language": "en"},
+            route=Classification.Route.AUTO,
+            classified_at=timezone.now(),
+        )
+
+    return make
+
+
+def sandbox_conversation(sandbox, conversation_id: str) -> dict:
+    """Everything the sandbox holds for a conversation: attributes, messages, notes, drafts."""
+    response = requests.get(sandbox.url(f"/_sandbox/state/conversations/{conversation_id}"), timeout=5)
+    response.raise_for_status()
+    return response.json()
+
+
+def outbound(state: dict) -> list[dict]:
+    return [m for m in state["messages"] if m["attributes"]["direction"] == "out"]
+
+
+@pytest.fixture
+def reply_reviewer(db):
+    """Signed in with the "Reply reviewers" group the migration made."""
+    user = UserFactory(username="sam", first_name="Sam", last_name="Lee")
+    user.groups.add(reply_reviewers_group())
+    return user

@@ -1,0 +1,113 @@
+"""The shadow review pages: replies that would have been sent, graded by reviewers; readiness per intent."""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from classification.selectors import conversation_transcript
+
+from .forms import ShadowGradeForm
+from .guardrails import CHECK_LABELS
+from .models import AutoReplyDecision
+from .selectors import readiness_all, shadow_item_get, shadow_list, shadow_next
+from .services import shadow_review_save
+
+REVIEW_PERMISSION = "autoreply.review_reply"
+LIST_LIMIT = 100
+VERDICTS = {True: "Passed", False: "Blocked", None: "Not run"}
+
+
+def reply_reviewer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Anonymous users go to the login page; signed-in users without the permission get a 403 page."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.has_perm(REVIEW_PERMISSION):
+            return render(request, "autoreply/403.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@require_GET
+@reply_reviewer_required
+def shadow_index(request: HttpRequest) -> HttpResponse:
+    show_all = request.GET.get("show") == "all"
+    replies = shadow_list(ungraded_only=not show_all)
+    shown = list(replies[:LIST_LIMIT])
+    return render(
+        request,
+        "autoreply/shadow_list.html",
+        {
+            "readiness": readiness_all(),
+            "replies": shown,
+            "total": replies.count() if len(shown) == LIST_LIMIT else len(shown),
+            "show_all": show_all,
+            "limit": LIST_LIMIT,
+        },
+    )
+
+
+def _next_or_list(request: HttpRequest, after: AutoReplyDecision) -> HttpResponseRedirect:
+    following = shadow_next(after=after)
+    if following is not None:
+        return HttpResponseRedirect(reverse("autoreply:shadow_item", args=[following.pk]))
+    messages.info(
+        request, "Every shadow reply has been graded. New ones appear here as conversations arrive."
+    )
+    return HttpResponseRedirect(reverse("autoreply:shadow_index"))
+
+
+@require_http_methods(["GET", "POST"])
+@reply_reviewer_required
+def shadow_item(request: HttpRequest, decision_id: int) -> HttpResponse:
+    try:
+        decision = shadow_item_get(decision_id=decision_id)
+    except AutoReplyDecision.DoesNotExist:
+        raise Http404("No shadow reply with this number.") from None
+    review = getattr(decision, "review", None)
+    form = ShadowGradeForm(request.POST or None)
+    if request.method == "POST":
+        if review is not None:
+            messages.warning(request, "This reply was already graded; nothing was changed.")
+            return _next_or_list(request, decision)
+        if form.is_valid():
+            try:
+                saved = shadow_review_save(decision=decision, reviewer=request.user, **form.cleaned_data)
+            except IntegrityError:
+                messages.warning(request, "Someone graded this reply a moment ago; their grade stands.")
+                return _next_or_list(request, decision)
+            messages.success(
+                request,
+                f"Saved: the reply to “{decision.conversation}” graded “{saved.get_grade_display()}”.",
+            )
+            return _next_or_list(request, decision)
+    checks = [
+        {
+            **check,
+            "label": CHECK_LABELS.get(check.get("check"), check.get("check")),
+            "verdict": VERDICTS.get(check.get("passed"), "?"),
+        }
+        for check in decision.checks or []
+    ]
+    return render(
+        request,
+        "autoreply/shadow_item.html",
+        {
+            "decision": decision,
+            "classification": decision.classification,
+            "conversation": decision.conversation,
+            "transcript": conversation_transcript(conversation_id=decision.conversation_id),
+            "checks": checks,
+            "review": review,
+            "form": form,
+        },
+    )
