@@ -111,10 +111,13 @@ def _messages_complete(analysis: ConversationAnalysis, conversation: Conversatio
         return 0
 
 
-def conversation_analyse(*, analysis_id: int, force: bool = False) -> ConversationAnalysis:
+def conversation_analyse(
+    *, analysis_id: int, force: bool = False, extract: bool = True
+) -> ConversationAnalysis:
     """Compute the numbers of one resolution, then hand the extraction on; safe to run twice.
 
-    Before its quiet period ends it does nothing unless `force` (the backfill) says so.
+    Before its quiet period ends it does nothing unless `force` (the backfill) says so. With
+    `extract` off the extraction is left pending for the caller (the backfill sends batches).
     """
     analysis = ConversationAnalysis.objects.select_related("conversation").get(pk=analysis_id)
     if analysis.status == ConversationAnalysis.Status.DONE or (
@@ -146,7 +149,7 @@ def conversation_analyse(*, analysis_id: int, force: bool = False) -> Conversati
         if analysis.extraction_status in (Extraction.PENDING, Extraction.WAITING_KEY):
             analysis.extraction_status = Extraction.PENDING if llm_configured() else Extraction.WAITING_KEY
         analysis.save()
-        if analysis.extraction_status == Extraction.PENDING:
+        if extract and analysis.extraction_status == Extraction.PENDING:
             enqueue_on_commit(EXTRACT_TASK, analysis.pk, task_name=f"extract-{analysis.pk}")
     return analysis
 

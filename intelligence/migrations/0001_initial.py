@@ -6,149 +6,294 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('kustomer', '0001_initial'),
+        ("kustomer", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AgentPolicy',
+            name="AgentPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('text', models.TextField(help_text='One policy in plain words, e.g. refunds within 30 days of delivery.')),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('active', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "text",
+                    models.TextField(
+                        help_text="One policy in plain words, e.g. refunds within 30 days of delivery."
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=0)),
+                ("active", models.BooleanField(default=True)),
             ],
             options={
-                'verbose_name_plural': 'agent policies',
-                'ordering': ['position', 'pk'],
+                "verbose_name_plural": "agent policies",
+                "ordering": ["position", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='ResolutionMethod',
+            name="ResolutionMethod",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('key', models.SlugField(help_text='Stable identifier Claude answers with.', max_length=64, unique=True)),
-                ('name', models.CharField(max_length=128)),
-                ('description', models.TextField(blank=True, help_text='What belongs here; Claude reads it.')),
-                ('active', models.BooleanField(default=True)),
-                ('position', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "key",
+                    models.SlugField(
+                        help_text="Stable identifier Claude answers with.", max_length=64, unique=True
+                    ),
+                ),
+                ("name", models.CharField(max_length=128)),
+                (
+                    "description",
+                    models.TextField(blank=True, help_text="What belongs here; Claude reads it."),
+                ),
+                ("active", models.BooleanField(default=True)),
+                ("position", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'ordering': ['position', 'key'],
-                'abstract': False,
+                "ordering": ["position", "key"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='RootCause',
+            name="RootCause",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('key', models.SlugField(help_text='Stable identifier Claude answers with.', max_length=64, unique=True)),
-                ('name', models.CharField(max_length=128)),
-                ('description', models.TextField(blank=True, help_text='What belongs here; Claude reads it.')),
-                ('active', models.BooleanField(default=True)),
-                ('position', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "key",
+                    models.SlugField(
+                        help_text="Stable identifier Claude answers with.", max_length=64, unique=True
+                    ),
+                ),
+                ("name", models.CharField(max_length=128)),
+                (
+                    "description",
+                    models.TextField(blank=True, help_text="What belongs here; Claude reads it."),
+                ),
+                ("active", models.BooleanField(default=True)),
+                ("position", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'ordering': ['position', 'key'],
-                'abstract': False,
+                "ordering": ["position", "key"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='DailyRollup',
+            name="DailyRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('grain', models.CharField(choices=[('segment', 'Intent, channel, team'), ('agent', 'Team, agent')], max_length=8)),
-                ('day', models.DateField()),
-                ('intent', models.CharField(blank=True, max_length=64)),
-                ('channel', models.CharField(blank=True, max_length=32)),
-                ('team', models.CharField(blank=True, max_length=64)),
-                ('agent', models.CharField(blank=True, max_length=64)),
-                ('conversations', models.PositiveIntegerField(default=0)),
-                ('auto_routed', models.PositiveIntegerField(default=0)),
-                ('triaged', models.PositiveIntegerField(default=0)),
-                ('auto_replied', models.PositiveIntegerField(default=0)),
-                ('first_response_sum', models.BigIntegerField(default=0)),
-                ('first_response_count', models.PositiveIntegerField(default=0)),
-                ('resolution_sum', models.BigIntegerField(default=0)),
-                ('resolution_count', models.PositiveIntegerField(default=0)),
-                ('effort_sum', models.DecimalField(decimal_places=1, default=Decimal('0'), max_digits=14)),
-                ('effort_count', models.PositiveIntegerField(default=0)),
-                ('tone_sum', models.PositiveIntegerField(default=0)),
-                ('tone_count', models.PositiveIntegerField(default=0)),
-                ('accuracy_sum', models.PositiveIntegerField(default=0)),
-                ('accuracy_count', models.PositiveIntegerField(default=0)),
-                ('root_causes', models.JSONField(default=dict)),
-                ('resolution_methods', models.JSONField(default=dict)),
-                ('effort_bands', models.JSONField(default=dict)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "grain",
+                    models.CharField(
+                        choices=[("segment", "Intent, channel, team"), ("agent", "Team, agent")], max_length=8
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("intent", models.CharField(blank=True, max_length=64)),
+                ("channel", models.CharField(blank=True, max_length=32)),
+                ("team", models.CharField(blank=True, max_length=64)),
+                ("agent", models.CharField(blank=True, max_length=64)),
+                ("conversations", models.PositiveIntegerField(default=0)),
+                ("auto_routed", models.PositiveIntegerField(default=0)),
+                ("triaged", models.PositiveIntegerField(default=0)),
+                ("auto_replied", models.PositiveIntegerField(default=0)),
+                ("first_response_sum", models.BigIntegerField(default=0)),
+                ("first_response_count", models.PositiveIntegerField(default=0)),
+                ("resolution_sum", models.BigIntegerField(default=0)),
+                ("resolution_count", models.PositiveIntegerField(default=0)),
+                ("effort_sum", models.DecimalField(decimal_places=1, default=Decimal("0"), max_digits=14)),
+                ("effort_count", models.PositiveIntegerField(default=0)),
+                ("tone_sum", models.PositiveIntegerField(default=0)),
+                ("tone_count", models.PositiveIntegerField(default=0)),
+                ("accuracy_sum", models.PositiveIntegerField(default=0)),
+                ("accuracy_count", models.PositiveIntegerField(default=0)),
+                ("root_causes", models.JSONField(default=dict)),
+                ("resolution_methods", models.JSONField(default=dict)),
+                ("effort_bands", models.JSONField(default=dict)),
             ],
             options={
-                'indexes': [models.Index(fields=['grain', 'day'], name='rollup_grain_day')],
-                'constraints': [models.UniqueConstraint(fields=('grain', 'day', 'intent', 'channel', 'team', 'agent'), name='rollup_unique_cell')],
+                "indexes": [models.Index(fields=["grain", "day"], name="rollup_grain_day")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("grain", "day", "intent", "channel", "team", "agent"),
+                        name="rollup_unique_cell",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ConversationAnalysis',
+            name="ConversationAnalysis",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('occurrence', models.PositiveIntegerField(default=1, help_text='Which resolution this is: 1, 2, ...')),
-                ('current', models.BooleanField(default=True, help_text="The latest resolution's analysis.")),
-                ('status', models.CharField(choices=[('waiting', 'Waiting for the quiet period'), ('done', 'Computed')], default='waiting', max_length=16)),
-                ('due_at', models.DateTimeField(help_text='End of the quiet period: late events settle before analysis.')),
-                ('resolved_at', models.DateTimeField(db_index=True)),
-                ('analysed_at', models.DateTimeField(blank=True, null=True)),
-                ('intent', models.CharField(blank=True, help_text="The reviewed intent, else the AI's.", max_length=64)),
-                ('route', models.CharField(blank=True, help_text='auto or triage.', max_length=16)),
-                ('channel', models.CharField(blank=True, max_length=32)),
-                ('team', models.CharField(blank=True, max_length=64)),
-                ('agent', models.CharField(blank=True, max_length=64)),
-                ('first_response_seconds', models.PositiveIntegerField(blank=True, null=True)),
-                ('resolution_seconds', models.PositiveIntegerField(blank=True, null=True)),
-                ('customer_messages', models.PositiveIntegerField(default=0)),
-                ('agent_messages', models.PositiveIntegerField(default=0)),
-                ('transfers', models.PositiveIntegerField(default=0)),
-                ('reopens', models.PositiveIntegerField(default=0)),
-                ('customer_wait_seconds', models.PositiveIntegerField(default=0)),
-                ('auto_reply_involved', models.BooleanField(default=False)),
-                ('effort_score', models.DecimalField(blank=True, decimal_places=1, max_digits=3, null=True)),
-                ('messages_fetched', models.PositiveIntegerField(default=0, help_text='Messages missing from the mirror, fetched from Kustomer for this analysis.')),
-                ('extraction_status', models.CharField(choices=[('pending', 'Pending'), ('waiting_key', 'Waiting for a Claude key'), ('submitted', 'In a batch'), ('done', 'Extracted'), ('invalid', 'Invalid answer (flagged)'), ('failed', 'Failed (will retry)')], default='pending', max_length=16)),
-                ('accuracy_score', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('accuracy_evidence', models.TextField(blank=True)),
-                ('tone_score', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('tone_evidence', models.TextField(blank=True)),
-                ('summary', models.TextField(blank=True)),
-                ('extraction_error', models.TextField(blank=True)),
-                ('extraction_attempts', models.PositiveSmallIntegerField(default=0)),
-                ('batch_id', models.CharField(blank=True, max_length=64)),
-                ('model_id', models.CharField(blank=True, max_length=64)),
-                ('prompt_version', models.CharField(blank=True, max_length=16)),
-                ('prompt_input', models.TextField(blank=True)),
-                ('raw_output', models.TextField(blank=True)),
-                ('input_tokens', models.PositiveIntegerField(default=0)),
-                ('output_tokens', models.PositiveIntegerField(default=0)),
-                ('cost_usd', models.DecimalField(decimal_places=8, default=Decimal('0'), max_digits=12)),
-                ('extracted_at', models.DateTimeField(blank=True, null=True)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='analyses', to='kustomer.conversation')),
-                ('resolution_method', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='intelligence.resolutionmethod')),
-                ('root_cause', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='intelligence.rootcause')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "occurrence",
+                    models.PositiveIntegerField(default=1, help_text="Which resolution this is: 1, 2, ..."),
+                ),
+                ("current", models.BooleanField(default=True, help_text="The latest resolution's analysis.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("waiting", "Waiting for the quiet period"), ("done", "Computed")],
+                        default="waiting",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "due_at",
+                    models.DateTimeField(
+                        help_text="End of the quiet period: late events settle before analysis."
+                    ),
+                ),
+                ("resolved_at", models.DateTimeField(db_index=True)),
+                ("analysed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "intent",
+                    models.CharField(
+                        blank=True, help_text="The reviewed intent, else the AI's.", max_length=64
+                    ),
+                ),
+                ("route", models.CharField(blank=True, help_text="auto or triage.", max_length=16)),
+                ("channel", models.CharField(blank=True, max_length=32)),
+                ("team", models.CharField(blank=True, max_length=64)),
+                ("agent", models.CharField(blank=True, max_length=64)),
+                ("first_response_seconds", models.PositiveIntegerField(blank=True, null=True)),
+                ("resolution_seconds", models.PositiveIntegerField(blank=True, null=True)),
+                ("customer_messages", models.PositiveIntegerField(default=0)),
+                ("agent_messages", models.PositiveIntegerField(default=0)),
+                ("transfers", models.PositiveIntegerField(default=0)),
+                ("reopens", models.PositiveIntegerField(default=0)),
+                ("customer_wait_seconds", models.PositiveIntegerField(default=0)),
+                ("auto_reply_involved", models.BooleanField(default=False)),
+                ("effort_score", models.DecimalField(blank=True, decimal_places=1, max_digits=3, null=True)),
+                (
+                    "messages_fetched",
+                    models.PositiveIntegerField(
+                        default=0,
+                        help_text="Messages missing from the mirror, fetched from Kustomer for this analysis.",
+                    ),
+                ),
+                (
+                    "extraction_status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("waiting_key", "Waiting for a Claude key"),
+                            ("submitted", "In a batch"),
+                            ("done", "Extracted"),
+                            ("invalid", "Invalid answer (flagged)"),
+                            ("failed", "Failed (will retry)"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("accuracy_score", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("accuracy_evidence", models.TextField(blank=True)),
+                ("tone_score", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("tone_evidence", models.TextField(blank=True)),
+                ("summary", models.TextField(blank=True)),
+                ("extraction_error", models.TextField(blank=True)),
+                ("extraction_attempts", models.PositiveSmallIntegerField(default=0)),
+                ("batch_id", models.CharField(blank=True, max_length=64)),
+                ("model_id", models.CharField(blank=True, max_length=64)),
+                ("prompt_version", models.CharField(blank=True, max_length=16)),
+                ("prompt_input", models.TextField(blank=True)),
+                ("raw_output", models.TextField(blank=True)),
+                ("input_tokens", models.PositiveIntegerField(default=0)),
+                ("output_tokens", models.PositiveIntegerField(default=0)),
+                ("cost_usd", models.DecimalField(decimal_places=8, default=Decimal("0"), max_digits=12)),
+                ("extracted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="analyses",
+                        to="kustomer.conversation",
+                    ),
+                ),
+                (
+                    "resolution_method",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="intelligence.resolutionmethod",
+                    ),
+                ),
+                (
+                    "root_cause",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="intelligence.rootcause",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'conversation analyses',
-                'permissions': [('view_insights', 'Can view the insight dashboards')],
-                'indexes': [models.Index(fields=['status', 'due_at'], name='analysis_due'), models.Index(fields=['extraction_status', 'updated_at'], name='analysis_extraction'), models.Index(fields=['current', 'resolved_at'], name='analysis_window'), models.Index(fields=['agent', 'resolved_at'], name='analysis_agent_window'), models.Index(fields=['intent', 'resolved_at'], name='analysis_intent_window'), models.Index(fields=['updated_at'], name='analysis_updated')],
-                'constraints': [models.UniqueConstraint(fields=('conversation', 'occurrence'), name='analysis_unique_occurrence'), models.CheckConstraint(condition=models.Q(('accuracy_score__isnull', True), models.Q(('accuracy_score__gte', 1), ('accuracy_score__lte', 5)), _connector='OR'), name='analysis_accuracy_1_5'), models.CheckConstraint(condition=models.Q(('tone_score__isnull', True), models.Q(('tone_score__gte', 1), ('tone_score__lte', 5)), _connector='OR'), name='analysis_tone_1_5')],
+                "verbose_name_plural": "conversation analyses",
+                "permissions": [("view_insights", "Can view the insight dashboards")],
+                "indexes": [
+                    models.Index(fields=["status", "due_at"], name="analysis_due"),
+                    models.Index(fields=["extraction_status", "updated_at"], name="analysis_extraction"),
+                    models.Index(fields=["current", "resolved_at"], name="analysis_window"),
+                    models.Index(fields=["agent", "resolved_at"], name="analysis_agent_window"),
+                    models.Index(fields=["intent", "resolved_at"], name="analysis_intent_window"),
+                    models.Index(fields=["updated_at"], name="analysis_updated"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("conversation", "occurrence"), name="analysis_unique_occurrence"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("accuracy_score__isnull", True),
+                            models.Q(("accuracy_score__gte", 1), ("accuracy_score__lte", 5)),
+                            _connector="OR",
+                        ),
+                        name="analysis_accuracy_1_5",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("tone_score__isnull", True),
+                            models.Q(("tone_score__gte", 1), ("tone_score__lte", 5)),
+                            _connector="OR",
+                        ),
+                        name="analysis_tone_1_5",
+                    ),
+                ],
             },
         ),
     ]

@@ -5,14 +5,38 @@ from django.db import migrations
 GROUP = "Ops leaders"
 ROOT_CAUSES = [
     ("product_defect", "Product defect", "The item arrived broken, faulty or not as described."),
-    ("shipping_delay", "Shipping delay", "The parcel is late, stuck in transit or its tracking does not move."),
-    ("lost_or_wrong_item", "Lost or wrong item", "The parcel was lost, or the wrong item or quantity arrived."),
-    ("policy_confusion", "Policy confusion", "The customer misunderstood a returns, refund, warranty or pricing policy."),
+    (
+        "shipping_delay",
+        "Shipping delay",
+        "The parcel is late, stuck in transit or its tracking does not move.",
+    ),
+    (
+        "lost_or_wrong_item",
+        "Lost or wrong item",
+        "The parcel was lost, or the wrong item or quantity arrived.",
+    ),
+    (
+        "policy_confusion",
+        "Policy confusion",
+        "The customer misunderstood a returns, refund, warranty or pricing policy.",
+    ),
     ("billing_error", "Billing error", "A wrong charge, double charge, failed payment or missing refund."),
     ("account_problem", "Account problem", "Sign-in, password, two-factor or account settings trouble."),
-    ("website_or_app_issue", "Website or app issue", "A bug or outage on the site or app blocked the customer."),
-    ("customer_change_of_mind", "Change of mind", "The customer wants to cancel, change or return without a fault."),
-    ("information_request", "Information request", "A question about products, stock, delivery options or the store."),
+    (
+        "website_or_app_issue",
+        "Website or app issue",
+        "A bug or outage on the site or app blocked the customer.",
+    ),
+    (
+        "customer_change_of_mind",
+        "Change of mind",
+        "The customer wants to cancel, change or return without a fault.",
+    ),
+    (
+        "information_request",
+        "Information request",
+        "A question about products, stock, delivery options or the store.",
+    ),
     ("other", "Other", "None of the above fits."),
 ]
 RESOLUTION_METHODS = [
@@ -23,7 +47,11 @@ RESOLUTION_METHODS = [
     ("account_fixed", "Account fixed", "Access restored or account settings corrected."),
     ("store_credit", "Store credit or voucher", "A voucher, credit or goodwill gesture."),
     ("escalated", "Escalated", "Handed to another team, a specialist or a manager."),
-    ("no_resolution", "Not resolved", "Closed without solving the customer's problem (no reply, refused, duplicate)."),
+    (
+        "no_resolution",
+        "Not resolved",
+        "Closed without solving the customer's problem (no reply, refused, duplicate).",
+    ),
 ]
 SCHEDULES = [
     ("intelligence.tasks.sweep", "Insights sweeper", 1),
@@ -35,15 +63,21 @@ def create(apps, schema_editor):
     for model_name, entries in (("RootCause", ROOT_CAUSES), ("ResolutionMethod", RESOLUTION_METHODS)):
         model = apps.get_model("intelligence", model_name)
         for position, (key, name, description) in enumerate(entries):
-            model.objects.get_or_create(key=key, defaults={"name": name, "description": description, "position": position})
+            model.objects.get_or_create(
+                key=key, defaults={"name": name, "description": description, "position": position}
+            )
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     ContentType = apps.get_model("contenttypes", "ContentType")
     group, _ = Group.objects.get_or_create(name=GROUP)
     # Permissions are normally created after migrations; make this one now.
-    content_type, _ = ContentType.objects.get_or_create(app_label="intelligence", model="conversationanalysis")
+    content_type, _ = ContentType.objects.get_or_create(
+        app_label="intelligence", model="conversationanalysis"
+    )
     permission, _ = Permission.objects.get_or_create(
-        content_type=content_type, codename="view_insights", defaults={"name": "Can view the insight dashboards"}
+        content_type=content_type,
+        codename="view_insights",
+        defaults={"name": "Can view the insight dashboards"},
     )
     group.permissions.add(permission)
     Schedule = apps.get_model("django_q", "Schedule")
