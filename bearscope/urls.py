@@ -1,4 +1,4 @@
-"""Root URLs: the webhook, the admin, sign-in, the triage pages, health checks."""
+"""Root URLs: the webhook, the admin, sign-in, the triage pages, the insight dashboards, health checks."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("triage/", include("classification.urls")),
+    path("insights/", include("intelligence.urls")),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
 ]

@@ -4,7 +4,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import factory
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from classification.tests.factories import UserFactory
@@ -56,15 +57,26 @@ class AnalysisFactory(factory.django.DjangoModelFactory):
     customer_wait_seconds = 900
     effort_score = Decimal("1.6")
     extraction_status = ConversationAnalysis.Extraction.DONE
-    root_cause = factory.LazyFunction(lambda: RootCause.objects.get(key="shipping_delay"))
-    resolution_method = factory.LazyFunction(lambda: ResolutionMethod.objects.get(key="information_provided"))
+    root_cause = factory.SubFactory(RootCauseFactory, key="shipping_delay", name="Shipping delay")
+    resolution_method = factory.SubFactory(
+        ResolutionMethodFactory, key="information_provided", name="Information provided"
+    )
     accuracy_score = 4
     tone_score = 5
     summary = "The customer asked where the parcel was. The agent shared the tracking link."
 
 
 def ops_leader(username: str = "olivia"):
-    """A signed-up user in the "Ops leaders" group the migration made."""
+    """A user in the "Ops leaders" group.
+
+    The group comes from a migration; browser tests may run after a flush that removed it (their
+    serialized rollback does not restore it while Playwright's event loop runs), so it is ensured.
+    """
     user = UserFactory(username=username, first_name="Olivia", last_name="Reyes")
-    user.groups.add(Group.objects.get(name=OPS_LEADERS_GROUP))
+    group, _ = Group.objects.get_or_create(name=OPS_LEADERS_GROUP)
+    content_type = ContentType.objects.get_for_model(ConversationAnalysis)
+    group.permissions.add(
+        Permission.objects.get_or_create(content_type=content_type, codename="view_insights")[0]
+    )
+    user.groups.add(group)
     return user
