@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from classification.models import Classification, Intent, TriageReview
@@ -141,24 +141,42 @@ def _analyses(filters: Filters) -> QuerySet[ConversationAnalysis]:
     return analyses_counted().filter(resolved_at__gte=low, resolved_at__lt=high, **filters.dimensions)
 
 
-def _rollup(filters: Filters, grain: str, dimensions: dict[str, str]) -> list[dict]:
-    rows = DailyRollup.objects.filter(grain=grain, day__gte=filters.start, day__lte=filters.end, **dimensions)
-    return list(rows.values(*CELL_FIELDS))
+KEYS_AND_MAPS = {"day", "intent", "channel", "team", "agent"} | {
+    "root_causes",
+    "resolution_methods",
+    "effort_bands",
+}
+COUNTERS = [name for name in CELL_FIELDS if name not in KEYS_AND_MAPS]
+BREAKDOWN_FIELDS = ["root_causes", "resolution_methods", "effort_bands", "effort_sum", "effort_count"]
 
 
-def segment_cells(filters: Filters) -> list[dict]:
-    """Daily totals per intent, channel and team: from the rollup, or live when an agent is chosen."""
+def _rollup(filters: Filters, grain: str, dimensions: dict[str, str]) -> QuerySet[DailyRollup]:
+    return DailyRollup.objects.filter(grain=grain, day__gte=filters.start, day__lte=filters.end, **dimensions)
+
+
+def segment_cells(filters: Filters, *, breakdowns: bool = False) -> list[dict]:
+    """Totals per day and intent: from the rollup, or live when an agent is chosen.
+
+    Counters are summed by the database; the breakdown maps (causes, methods, effort bands) come
+    per rollup row and are summed by the caller.
+    """
     if filters.agent:
-        return cells_compute(_analyses(filters), ("intent", "channel", "team"))
-    return _rollup(filters, DailyRollup.Grain.SEGMENT, filters.dimensions)
+        return cells_compute(_analyses(filters), ("intent",))
+    # The intent grain has a tenth of the segment rows: enough unless a channel or team is chosen.
+    grain = DailyRollup.Grain.SEGMENT if filters.channel or filters.team else DailyRollup.Grain.INTENT
+    rows = _rollup(filters, grain, filters.dimensions)
+    if breakdowns:
+        return list(rows.values("day", "intent", *BREAKDOWN_FIELDS))
+    return list(rows.values("day", "intent").annotate(**{name: Sum(name) for name in COUNTERS}).order_by())
 
 
 def agent_cells(filters: Filters) -> list[dict]:
-    """Daily totals per team and agent: from the rollup, or live when an intent or channel is chosen."""
+    """Totals per team and agent: from the rollup, or live when an intent or channel is chosen."""
     if filters.intent or filters.channel:
         return cells_compute(_analyses(filters), ("team", "agent"))
     dims = {k: v for k, v in filters.dimensions.items() if k in ("team", "agent")}
-    return _rollup(filters, DailyRollup.Grain.AGENT, dims)
+    rows = _rollup(filters, DailyRollup.Grain.AGENT, dims)
+    return list(rows.values("team", "agent").annotate(**{name: Sum(name) for name in COUNTERS}).order_by())
 
 
 def _periods(filters: Filters) -> tuple[list[date], Callable[[date], date], timedelta]:
@@ -341,7 +359,7 @@ def autoreply_panel(filters: Filters) -> Panel:
 
 
 def causes_panels(filters: Filters) -> list[Panel]:
-    cells = segment_cells(filters)
+    cells = segment_cells(filters, breakdowns=True)
     causes = Panel(
         "root_causes",
         "Root causes over time",
@@ -465,10 +483,17 @@ PAGES: dict[str, tuple[str, Callable[[Filters], list[Panel]]]] = {
 
 def filter_choices(filters: Filters) -> dict[str, list[tuple[str, str]]]:
     """Values seen in the date range for each filter, with readable labels where we have them."""
-    rows = DailyRollup.objects.filter(day__gte=filters.start, day__lte=filters.end)
+    # Each dimension from the smallest grain that has it.
+    grains = {
+        "intent": DailyRollup.Grain.INTENT,
+        "channel": DailyRollup.Grain.SEGMENT,
+        "team": DailyRollup.Grain.AGENT,
+        "agent": DailyRollup.Grain.AGENT,
+    }
     intents = _intent_names()
     choices = {}
     for name in FILTER_DIMENSIONS:
+        rows = DailyRollup.objects.filter(grain=grains[name], day__gte=filters.start, day__lte=filters.end)
         values = set(rows.exclude(**{name: ""}).values_list(name, flat=True).distinct())
         if getattr(filters, name):
             values.add(getattr(filters, name))

@@ -142,14 +142,16 @@ class ConversationAnalysis(TimeStampedModel):
 
 
 class DailyRollup(models.Model):
-    """Totals of current analyses per resolution day, at one of two grains.
+    """Totals of current analyses per resolution day, at one of three grains.
 
-    `segment` rows group by intent, channel and team (agent empty); `agent` rows group by team and
-    agent (intent and channel empty). Rebuilt for changed days by a schedule; dashboards sum these
-    rows instead of reading every analysis. Breakdowns are {key: count} maps summed in Python.
+    `intent` rows group by intent only (read when no channel or team is chosen); `segment` rows by
+    intent, channel and team; `agent` rows by team and agent. Unused dimensions are empty. Rebuilt
+    for changed days by a schedule; dashboards sum these rows instead of reading every analysis.
+    Breakdowns are {key: count} maps summed in Python.
     """
 
     class Grain(models.TextChoices):
+        INTENT = "intent", "Intent"
         SEGMENT = "segment", "Intent, channel, team"
         AGENT = "agent", "Team, agent"
 

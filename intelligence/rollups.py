@@ -12,6 +12,7 @@ from .metrics import EFFORT_BANDS
 from .models import ConversationAnalysis, DailyRollup
 
 GROUPS = {
+    DailyRollup.Grain.INTENT: ("intent",),
     DailyRollup.Grain.SEGMENT: ("intent", "channel", "team"),
     DailyRollup.Grain.AGENT: ("team", "agent"),
 }

@@ -5,11 +5,14 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import Sum
 from django.utils import timezone
 
 from bearscope.llm import Usage, cost_usd
 from bearscope.testing.messages_server import reply_json
+from classification.models import Classification, TriageReview
 from intelligence.models import ConversationAnalysis, DailyRollup
+from kustomer.models import Conversation
 from kustomer.tests.factories import ConversationFactory, MessageFactory
 
 from .test_services import VALID_ANSWER
@@ -79,3 +82,22 @@ def test_batch_fills_in_waiting_extractions_and_flags_the_invalid_one(settings, 
 def test_a_bad_date_is_a_clear_error():
     with pytest.raises(CommandError, match="--since must be a date like"):
         backfill("--since", "yesterday")
+
+
+def test_synthesize_creates_a_consistent_history_and_its_rollups():
+    out, err = StringIO(), StringIO()
+    call_command("insights_synthesize", conversations=300, days=60, batch_size=128, stdout=out, stderr=err)
+    assert "loaded the default e-commerce taxonomy" in out.getvalue()
+    assert "300/300" in err.getvalue()  # the progress bar
+    analyses = ConversationAnalysis.objects.all()
+    assert analyses.count() == Conversation.objects.filter(kustomer_id__startswith="syn-1-").count() == 300
+    assert analyses.filter(route="triage").count() == Classification.objects.count() > 0
+    assert TriageReview.objects.exists()
+    assert analyses.filter(extraction_status=Extraction.DONE).exclude(root_cause=None).exists()
+    oldest = timezone.now() - timedelta(days=61)
+    assert not analyses.filter(resolved_at__lt=oldest).exists()
+    assert not TriageReview.objects.filter(created_at__gt=timezone.now()).exists()
+    segment = DailyRollup.objects.filter(grain="intent").aggregate(n=Sum("conversations"))["n"]
+    assert segment == 300
+    with pytest.raises(CommandError, match="must be positive"):
+        call_command("insights_synthesize", conversations=0)
