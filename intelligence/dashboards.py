@@ -161,7 +161,7 @@ def segment_cells(filters: Filters, *, breakdowns: bool = False) -> list[dict]:
     per rollup row and are summed by the caller.
     """
     if filters.agent:
-        return cells_compute(_analyses(filters), ("intent",))
+        return cells_compute(_analyses(filters), ("intent",), breakdowns=breakdowns)
     # The intent grain has a tenth of the segment rows: enough unless a channel or team is chosen.
     grain = DailyRollup.Grain.SEGMENT if filters.channel or filters.team else DailyRollup.Grain.INTENT
     rows = _rollup(filters, grain, filters.dimensions)
@@ -173,7 +173,7 @@ def segment_cells(filters: Filters, *, breakdowns: bool = False) -> list[dict]:
 def agent_cells(filters: Filters) -> list[dict]:
     """Totals per team and agent: from the rollup, or live when an intent or channel is chosen."""
     if filters.intent or filters.channel:
-        return cells_compute(_analyses(filters), ("team", "agent"))
+        return cells_compute(_analyses(filters), ("team", "agent"), by_day=False, breakdowns=False)
     dims = {k: v for k, v in filters.dimensions.items() if k in ("team", "agent")}
     rows = _rollup(filters, DailyRollup.Grain.AGENT, dims)
     return list(rows.values("team", "agent").annotate(**{name: Sum(name) for name in COUNTERS}).order_by())

@@ -42,9 +42,18 @@ def analyses_counted() -> QuerySet[ConversationAnalysis]:
     return ConversationAnalysis.objects.filter(current=True, status=ConversationAnalysis.Status.DONE)
 
 
-def cells_compute(analyses: QuerySet[ConversationAnalysis], group: Iterable[str]) -> list[dict]:
-    """Totals per resolution day and `group` fields, as dicts shaped like DailyRollup rows."""
-    keys = ["day", *group]
+def cells_compute(
+    analyses: QuerySet[ConversationAnalysis],
+    group: Iterable[str],
+    *,
+    by_day: bool = True,
+    breakdowns: bool = True,
+) -> list[dict]:
+    """Totals per resolution day (unless `by_day` is off) and `group` fields, shaped like DailyRollup rows.
+
+    Without `breakdowns` the root-cause, method and effort-band maps are left empty (three fewer queries).
+    """
+    keys = ["day", *group] if by_day else list(group)
     base = analyses.annotate(day=TruncDate("resolved_at")).order_by()
     rows = base.values(*keys).annotate(
         conversations=Count("pk"),
@@ -66,12 +75,14 @@ def cells_compute(analyses: QuerySet[ConversationAnalysis], group: Iterable[str]
         tuple(row[k] for k in keys): {**row, "root_causes": {}, "resolution_methods": {}, "effort_bands": {}}
         for row in rows
     }
-    breakdowns = (
+    if not breakdowns:
+        return list(cells.values())
+    maps = (
         ("root_causes", base.exclude(root_cause=None), "root_cause__key"),
         ("resolution_methods", base.exclude(resolution_method=None), "resolution_method__key"),
         ("effort_bands", base.exclude(effort_score=None).annotate(band=_band_case()), "band"),
     )
-    for target, queryset, field in breakdowns:
+    for target, queryset, field in maps:
         for row in queryset.values(*keys, field).annotate(n=Count("pk")):
             cell = cells.get(tuple(row[k] for k in keys))
             if cell is not None:

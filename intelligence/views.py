@@ -7,6 +7,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from .dashboards import PAGES, Panel, drilldown, filter_choices, filters_from
@@ -52,6 +53,7 @@ def dashboard(request: HttpRequest, page: str = "overview") -> HttpResponse:
             "choices": filter_choices(filters),
             "panels": panels,
             "charts": [(panel.key, panel.chart_data()) for panel in panels if panel.chart and panel.rows],
+            "drill_url": reverse("intelligence:conversations"),
         },
     )
 
