@@ -76,7 +76,8 @@ def filters_from(params: Mapping[str, str]) -> Filters:
     start = _day(params.get("start")) or end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:
         start, end = end, start
-    values = {name: str(params.get(name, "")).strip()[:64] for name in FILTER_DIMENSIONS}
+    # "-" (none) only means something in a drill-down link; on the dashboards it is no filter.
+    values = {name: _blank(str(params.get(name, "")).strip()[:64]) for name in FILTER_DIMENSIONS}
     return Filters(start=start, end=end, **values)
 
 

@@ -87,8 +87,7 @@ def analysis_schedule(
     return analysis
 
 
-def _thread(conversation: Conversation) -> list[ThreadMessage]:
-    ours = machine_user_id()
+def _thread(conversation: Conversation, ours: str) -> list[ThreadMessage]:
     rows = conversation.messages.exclude(sent_at__isnull=True).values_list(
         "direction", "sent_at", "created_by"
     )
@@ -125,15 +124,16 @@ def conversation_analyse(
     ):
         return analysis
     conversation = analysis.conversation
-    # HTTP to Kustomer happens before any row lock is taken.
+    # HTTP to Kustomer (missing messages, our machine user's id) happens before any row lock is taken.
     fetched = _messages_complete(analysis, conversation)
+    ours = machine_user_id()
     with transaction.atomic():
         analysis = ConversationAnalysis.objects.select_for_update().get(pk=analysis_id)
         if analysis.status == ConversationAnalysis.Status.DONE:
             return analysis
         conversation.refresh_from_db()
         metrics = metrics_compute(
-            messages=_thread(conversation),
+            messages=_thread(conversation, ours),
             states=assignment_history(conversation=conversation, until=analysis.resolved_at),
             created_at=conversation.kustomer_created_at,
             resolved_at=analysis.resolved_at,

@@ -63,13 +63,22 @@ class _Echo:
         return value
 
 
+def _cell(value) -> str | int | float:
+    if value is None:
+        return ""
+    # Conversation names come from customers: keep spreadsheets from reading them as formulas.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
 def _csv_response(filename: str, columns: list[str], rows: Iterable[list]) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
 
     def lines():
         yield writer.writerow(columns)
         for row in rows:
-            yield writer.writerow(["" if cell is None else cell for cell in row])
+            yield writer.writerow([_cell(value) for value in row])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

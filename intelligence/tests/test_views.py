@@ -140,3 +140,10 @@ def test_drilldown_csv_has_every_row(leader_client, history):
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert len(rows) == 1 + 3
     assert {r[6] for r in rows[1:]} == {"ana"}
+
+
+def test_csv_cells_from_customers_cannot_start_a_formula(leader_client, history):
+    AnalysisFactory(conversation__name='=HYPERLINK("http://example.com")', agent="zed")
+    response = leader_client.get(url("intelligence:conversations_csv"), {"agent": "zed"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[1][1] == '\'=HYPERLINK("http://example.com")'
