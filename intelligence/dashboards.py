@@ -21,6 +21,7 @@ MAX_DAILY_POINTS = 62  # longer ranges are shown per week
 DRILL_LIMIT = 200
 FILTER_DIMENSIONS = ("intent", "channel", "team", "agent")
 CELL_FIELDS = [f.name for f in DailyRollup._meta.fields if f.name not in ("id", "grain")]
+ROUTE_LABELS = {"auto": "auto-routed", "triage": "sent to triage"}
 BACKLOG_BANDS = [
     ("lt1h", "Under 1 hour", None, timedelta(hours=1)),
     ("1-4h", "1 to 4 hours", timedelta(hours=1), timedelta(hours=4)),
@@ -540,15 +541,16 @@ def _analysis_list(params: Mapping[str, str], limit: int | None) -> DrillDown:
         **{name: _blank(params[name]) for name in FILTER_DIMENSIONS if params.get(name)},
     )
     described = []
-    if params.get("route"):
+    if params.get("route") in ROUTE_LABELS:
         analyses = analyses.filter(route=params["route"])
-        described.append(f"routed {params['route']}")
+        described.append(ROUTE_LABELS[params["route"]])
     if params.get("root_cause"):
-        analyses = analyses.filter(root_cause__key=_blank(params["root_cause"]))
-        described.append(f"root cause {params['root_cause']}")
+        key = _blank(params["root_cause"])
+        analyses = analyses.filter(root_cause__key=key)
+        described.append(f"root cause {_label(_names(RootCause), key, 'none').lower()}")
     if params.get("method"):
         analyses = analyses.filter(resolution_method__key=params["method"])
-        described.append(f"resolved by {params['method']}")
+        described.append(f"resolved by {_label(_names(ResolutionMethod), params['method']).lower()}")
     keys = [key for key, _, _ in EFFORT_BANDS]
     if params.get("band") in keys:
         index = keys.index(params["band"])

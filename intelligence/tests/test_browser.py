@@ -63,6 +63,24 @@ def test_an_ops_leader_filters_drills_down_and_downloads_a_csv(page, live_server
     assert page.locator("#drill-count").inner_text().startswith("1 conversation")
     assert "Locked out after password reset" in page.locator(".drill-table").inner_text()
 
+    # Charts drill down too: a click on the first resolution-method bar opens its conversations.
+    page.goto(f"{live_server.url}{reverse('intelligence:dashboard', args=['causes'])}")
+    canvas = page.locator("canvas[data-chart=resolution_methods]")
+    canvas.scroll_into_view_if_needed()
+    bar = page.evaluate(
+        "(() => { const bar = document.querySelector('canvas[data-chart=resolution_methods]')"
+        ".chart.getDatasetMeta(0).data[0]; return {x: bar.x, y: (bar.y + bar.base) / 2}; })()"
+    )
+    canvas.click(position=bar)
+    page.wait_for_url(re.compile(r"/insights/conversations/\?.*method=information_provided"))
+    assert page.get_by_role(
+        "heading", name="Resolved conversations: resolved by information provided"
+    ).is_visible()
+    assert page.locator("#drill-count").inner_text().startswith("3 conversations")
+
+    page.go_back()
+    page.go_back()
+    page.wait_for_url(re.compile(r"route=triage"))
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download CSV").click()
     content = Path(download_info.value.path()).read_text(encoding="utf-8").splitlines()
