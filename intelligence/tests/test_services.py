@@ -239,3 +239,30 @@ class TestRollups:
         assert rollups.rollup_refresh_recent() == 1
         assert DailyRollup.objects.filter(grain="segment").count() == 2
         assert Conversation.objects.count() == 2
+
+
+class TestTasksAndSchedules:
+    def test_migrations_schedule_the_sweeper_and_the_rollup_refresh(self):
+        from django_q.models import Schedule
+
+        schedules = dict(
+            Schedule.objects.filter(func__startswith="intelligence.").values_list("func", "minutes")
+        )
+        assert schedules == {"intelligence.tasks.sweep": 1, "intelligence.tasks.rollup_refresh": 5}
+
+    def test_tasks_take_ids_and_report(self, settings, messages_server):
+        from intelligence import tasks
+
+        settings.ANTHROPIC_API_KEY = ""
+        analysis = services.analysis_schedule(conversation=ConversationFactory(status="done"), occurrence=1)
+        assert tasks.sweep() == "analyses 0, extractions 0"  # still in its quiet period
+        assert tasks.conversation_analyse(analysis.pk) == "waiting"
+        ConversationAnalysis.objects.filter(pk=analysis.pk).update(due_at=timezone.now())
+        assert tasks.conversation_analyse(analysis.pk) == "done"
+        assert tasks.analysis_extract(analysis.pk) == Extraction.WAITING_KEY
+        settings.ANTHROPIC_API_KEY = "test"
+        messages_server.script(reply_json(VALID_ANSWER))
+        assert tasks.analysis_extract(analysis.pk) == Extraction.DONE
+        assert tasks.analysis_extract(analysis.pk) == Extraction.DONE  # redelivered: no second call
+        assert len(messages_server.message_requests) == 1
+        assert tasks.rollup_refresh() == "days 1"
