@@ -79,6 +79,17 @@ def test_batch_fills_in_waiting_extractions_and_flags_the_invalid_one(settings, 
     assert float(good.cost_usd) * 2 == pytest.approx(float(full), rel=0.01)
 
 
+@pytest.mark.parametrize("mode", [[], ["--batch", "--batch-size", "1", "--poll-seconds", "0"]])
+def test_with_a_key_history_is_computed_and_extracted_in_one_run(messages_server, mode):
+    resolved_history(2)
+    messages_server.script(reply_json(VALID_ANSWER), reply_json(VALID_ANSWER))
+    out, _ = backfill("--since", (timezone.now() - timedelta(days=7)).date().isoformat(), *mode)
+    assert {a.extraction_status for a in ConversationAnalysis.objects.all()} == {Extraction.DONE}
+    batches = {a.batch_id for a in ConversationAnalysis.objects.all()}
+    assert len(batches) == (2 if mode else 1)  # one batch per chunk of --batch-size; "" when direct
+    assert "Extracted: 2" in out
+
+
 def test_a_bad_date_is_a_clear_error():
     with pytest.raises(CommandError, match="--since must be a date like"):
         backfill("--since", "yesterday")

@@ -37,29 +37,24 @@ class Command(BaseCommand):
             raise CommandError(f"--batch-size must be between 1 and {MAX_BATCH_REQUESTS}.")
         created = services.history_schedule(since=since)
         self.stdout.write(f"{created} resolved conversations had no analysis yet.")
-        self._compute(since)
         if not llm_configured():
+            self._compute(since)
             waiting = self._needing_extraction(since).count()
             self.stdout.write(
                 f"ANTHROPIC_API_KEY is not set: the computed part is done; {waiting} extractions wait. "
                 "Run this command again once the key is set."
             )
         elif options["batch"]:
-            self._extract_in_batches(since, options["batch_size"], options["poll_seconds"])
+            self._in_batches(since, options["batch_size"], options["poll_seconds"])
         else:
-            self._extract_directly(since)
+            self._directly(since)
         days = rollups.rollup_refresh_all()
         self.stdout.write(self.style.SUCCESS(f"Done. Dashboard rollups rebuilt for {days} days."))
 
-    def _compute(self, since: datetime) -> None:
-        waiting = ConversationAnalysis.objects.filter(
+    def _waiting(self, since: datetime):
+        return ConversationAnalysis.objects.filter(
             status=ConversationAnalysis.Status.WAITING, resolved_at__gte=since
         ).values_list("pk", flat=True)
-        bar = ProgressBar(waiting.count(), "Computing ", self.stderr)
-        for pk in waiting.iterator():
-            services.conversation_analyse(analysis_id=pk, force=True, extract=False)
-            bar.advance()
-        bar.close()
 
     def _needing_extraction(self, since: datetime):
         return ConversationAnalysis.objects.filter(
@@ -68,29 +63,47 @@ class Command(BaseCommand):
             resolved_at__gte=since,
         ).order_by("pk")
 
-    def _extract_directly(self, since: datetime) -> None:
-        pending = self._needing_extraction(since).values_list("pk", flat=True)
-        bar = ProgressBar(pending.count(), "Extracting", self.stderr)
-        for pk in pending.iterator():
+    def _compute(self, since: datetime) -> None:
+        waiting = self._waiting(since)
+        bar = ProgressBar(waiting.count(), "Computing ", self.stderr)
+        for pk in waiting.iterator():
+            services.conversation_analyse(analysis_id=pk, force=True, extract=False)
+            bar.advance()
+        bar.close()
+
+    def _directly(self, since: datetime) -> None:
+        # Each analysis is extracted right after it is computed, so the sweeper never sees it pending.
+        waiting = self._waiting(since)
+        total = waiting.count() + self._needing_extraction(since).count()
+        bar = ProgressBar(total, "Analysing ", self.stderr)
+        for pk in waiting.iterator():
+            services.conversation_analyse(analysis_id=pk, force=True, extract=False)
+            services.analysis_extract(analysis_id=pk)
+            bar.advance()
+        for pk in self._needing_extraction(since).values_list("pk", flat=True).iterator():
             services.analysis_extract(analysis_id=pk)
             bar.advance()
         bar.close()
         self._report(since)
 
-    def _extract_in_batches(self, since: datetime, size: int, poll_seconds: float) -> None:
-        pending = list(self._needing_extraction(since).select_related("conversation"))
+    def _in_batches(self, since: datetime, size: int, poll_seconds: float) -> None:
+        # Computed a chunk at a time and submitted at once, so the sweeper never sees them pending.
+        waiting = list(self._waiting(since))
+        bar = ProgressBar(len(waiting) + self._needing_extraction(since).count(), "Submitting", self.stderr)
         batch_ids = []
-        bar = ProgressBar(len(pending), "Submitting", self.stderr)
-        for start in range(0, len(pending), size):
-            chunk = pending[start : start + size]
-            try:
-                batch_ids.append(services.extractions_submit(analyses=chunk))
-            except LlmError as exc:
-                bar.close()
-                raise CommandError(f"Claude did not take the batch: {exc}") from exc
-            bar.advance(len(chunk))
+        pending = self._needing_extraction(since).select_related("conversation")
+        for start in range(0, len(waiting), size):
+            chunk = waiting[start : start + size]
+            for pk in chunk:
+                services.conversation_analyse(analysis_id=pk, force=True, extract=False)
+            batch_ids += self._submit(list(pending.filter(pk__in=chunk)), bar)
+        # Then those computed earlier and still missing their extraction; submitted ones leave the set.
+        while earlier := list(pending[:size]):
+            batch_ids += self._submit(earlier, bar)
         bar.close()
-        bar = ProgressBar(len(pending), "Collecting", self.stderr)
+        bar = ProgressBar(
+            ConversationAnalysis.objects.filter(batch_id__in=batch_ids).count(), "Collecting", self.stderr
+        )
         for batch_id in batch_ids:
             while not batch_ended(batch_id=batch_id):
                 time.sleep(poll_seconds)
@@ -99,6 +112,17 @@ class Command(BaseCommand):
                 bar.advance()
         bar.close()
         self._report(since)
+
+    def _submit(self, analyses: list[ConversationAnalysis], bar: ProgressBar) -> list[str]:
+        if not analyses:
+            return []
+        try:
+            batch_id = services.extractions_submit(analyses=analyses)
+        except LlmError as exc:
+            bar.close()
+            raise CommandError(f"Claude did not take the batch: {exc}") from exc
+        bar.advance(len(analyses))
+        return [batch_id]
 
     def _report(self, since: datetime) -> None:
         analyses = ConversationAnalysis.objects.filter(resolved_at__gte=since)
