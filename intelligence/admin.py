@@ -93,6 +93,7 @@ class ConversationAnalysisAdmin(admin.ModelAdmin):
                     "output_tokens",
                     "cost_usd",
                     "extraction_attempts",
+                    "extraction_started_at",
                     "extracted_at",
                     "prompt_input",
                     "raw_output",

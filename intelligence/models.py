@@ -103,6 +103,9 @@ class ConversationAnalysis(TimeStampedModel):
     summary = models.TextField(blank=True)
     extraction_error = models.TextField(blank=True)
     extraction_attempts = models.PositiveSmallIntegerField(default=0)
+    extraction_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker took the extraction; a stale start is taken again."
+    )
     batch_id = models.CharField(max_length=64, blank=True)
     model_id = models.CharField(max_length=64, blank=True)
     prompt_version = models.CharField(max_length=16, blank=True)

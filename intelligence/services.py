@@ -40,6 +40,8 @@ EXTRACT_TASK = "intelligence.tasks.analysis_extract"
 EXTRACTION_MAX_TOKENS = 800
 EXTRACTION_MAX_ATTEMPTS = 5
 SWEEP_LIMIT = 500
+# A worker killed mid-call leaves its start behind; after this long another may take it.
+STALE_START = timedelta(minutes=5)
 Extraction = ConversationAnalysis.Extraction
 
 
@@ -169,6 +171,7 @@ def extraction_apply(*, analysis: ConversationAnalysis, call: LlmCall | None, er
         analysis.model_id = call.model
     analysis.extraction_attempts += 1
     analysis.extracted_at = timezone.now()
+    analysis.extraction_started_at = None
     if error is None and call is not None:
         try:
             _output_apply(analysis, output_parse(call, ExtractionOutput))
@@ -221,6 +224,16 @@ def analysis_extract(*, analysis_id: int) -> ConversationAnalysis:
         )
         analysis.refresh_from_db()
         return analysis
+    # A redelivered task must not ask Claude a second time while the first is still asking.
+    now = timezone.now()
+    taken = ConversationAnalysis.objects.filter(
+        Q(extraction_started_at__isnull=True) | Q(extraction_started_at__lt=now - STALE_START),
+        pk=analysis.pk,
+        extraction_status=analysis.extraction_status,
+    ).update(extraction_started_at=now)
+    if not taken:
+        return analysis
+    analysis.extraction_started_at = now
     static = _prepare(analysis)
     call, error = None, None
     try:

@@ -266,3 +266,17 @@ class TestTasksAndSchedules:
         assert tasks.analysis_extract(analysis.pk) == Extraction.DONE  # redelivered: no second call
         assert len(messages_server.message_requests) == 1
         assert tasks.rollup_refresh() == "days 1"
+
+
+def test_an_extraction_another_worker_is_running_is_left_alone(messages_server):
+    analysis = AnalysisFactory(
+        extraction_status=Extraction.PENDING, root_cause=None, extraction_started_at=timezone.now()
+    )
+    assert services.analysis_extract(analysis_id=analysis.pk).extraction_status == Extraction.PENDING
+    assert messages_server.message_requests == []
+    ConversationAnalysis.objects.filter(pk=analysis.pk).update(
+        extraction_started_at=timezone.now() - timedelta(minutes=6)  # that worker died
+    )
+    messages_server.script(reply_json(VALID_ANSWER))
+    analysis = services.analysis_extract(analysis_id=analysis.pk)
+    assert (analysis.extraction_status, analysis.extraction_started_at) == (Extraction.DONE, None)
