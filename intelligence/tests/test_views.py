@@ -147,3 +147,20 @@ def test_csv_cells_from_customers_cannot_start_a_formula(leader_client, history)
     response = leader_client.get(url("intelligence:conversations_csv"), {"agent": "zed"})
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[1][1] == '\'=HYPERLINK("http://example.com")'
+
+
+def test_admin_pages_show_analyses_and_the_taxonomies(admin_client):
+    analysis = AnalysisFactory(extraction_status="invalid", extraction_error="invalid_output: bad key")
+    changelist = admin_client.get(reverse("admin:intelligence_conversationanalysis_changelist"))
+    assert changelist.status_code == 200
+    change = admin_client.get(reverse("admin:intelligence_conversationanalysis_change", args=[analysis.pk]))
+    assert b"invalid_output: bad key" in change.content
+    causes = admin_client.get(reverse("admin:intelligence_rootcause_changelist"))
+    assert b"Policy confusion" in causes.content  # a default made by the migration
+    response = admin_client.post(
+        reverse("admin:intelligence_conversationanalysis_changelist"),
+        {"action": "retry_extraction", "_selected_action": [analysis.pk]},
+    )
+    assert response.status_code == 302
+    analysis.refresh_from_db()
+    assert (analysis.extraction_status, analysis.extraction_attempts) == ("failed", 0)
