@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench-intake bench-classify bench-local clean
+.PHONY: demo test lint bench-intake bench-classify bench-local bench-insights clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit("BearScope needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -34,3 +34,8 @@ bench-local: $(STAMP)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm .demo staticfiles
+
+# SIZES=10k,100k,1m selects the sizes (default 10k,100k); PostgreSQL at BENCH_DATABASE_URL
+# (default postgres://postgres@127.0.0.1:5432/bearscope_bench_insights, dropped and recreated).
+bench-insights: $(STAMP)
+	$(PY) scripts/bench_insights.py --sizes $(or $(SIZES),10k,100k)

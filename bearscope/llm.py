@@ -4,6 +4,8 @@ import json
 import logging
 import os
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -25,6 +27,7 @@ PRICES: dict[str, tuple[Decimal, Decimal, Decimal]] = {
     "claude-sonnet-5-5": (Decimal("2"), Decimal("10"), Decimal("0.10")),
 }
 CACHE_WRITE_FACTOR = Decimal("1.25")
+BATCH_FACTOR = Decimal("0.5")  # Message Batches cost half
 MILLION = Decimal(1_000_000)
 
 OutputT = TypeVar("OutputT", bound=pydantic.BaseModel)
@@ -82,10 +85,12 @@ class LlmCall:
     request_id: str = ""
     latency_ms: int = 0
     usage: Usage = field(default_factory=Usage)
+    batch: bool = False
 
     @property
     def cost_usd(self) -> Decimal:
-        return cost_usd(self.model, self.usage)
+        cost = cost_usd(self.model, self.usage)
+        return cost * BATCH_FACTOR if self.batch else cost
 
 
 def cost_usd(model: str, usage: Usage) -> Decimal:
@@ -130,6 +135,50 @@ def cached_system(static_text: str) -> list[dict[str, Any]]:
     return [{"type": "text", "text": static_text, "cache_control": {"type": "ephemeral"}}]
 
 
+@contextmanager
+def _mapped_errors() -> Iterator[None]:
+    """SDK exceptions as LlmUnavailable (worth retrying later) or LlmConfigurationError."""
+    try:
+        yield
+    except (anthropic.APIConnectionError, anthropic.RateLimitError, anthropic.InternalServerError) as exc:
+        raise LlmUnavailable(f"Claude unavailable: {exc.__class__.__name__}: {exc}") from exc
+    except anthropic.APIStatusError as exc:
+        if exc.status_code >= 500 or exc.status_code in (408, 409, 429):
+            raise LlmUnavailable(f"Claude unavailable: {exc.status_code} {exc}") from exc
+        raise LlmConfigurationError(f"Claude refused the request: {exc.status_code} {exc}") from exc
+
+
+def _request_params(
+    *, model: str, system: list[dict[str, Any]], user_text: str, schema: dict[str, Any], max_tokens: int
+) -> dict[str, Any]:
+    return {
+        "model": model,
+        "max_tokens": max_tokens,
+        "system": system,
+        "messages": [{"role": "user", "content": user_text}],
+        # transform_schema drops keywords the API rejects (it folds them into descriptions).
+        "output_config": {"format": {"type": "json_schema", "schema": anthropic.transform_schema(schema)}},
+    }
+
+
+def _call_from(response: Any, model: str, *, latency_ms: int = 0, batch: bool = False) -> LlmCall:
+    usage = response.usage
+    return LlmCall(
+        model=model,
+        text="".join(block.text for block in response.content if getattr(block, "type", "") == "text"),
+        stop_reason=response.stop_reason or "",
+        request_id=getattr(response, "_request_id", "") or getattr(response, "id", "") or "",
+        latency_ms=latency_ms,
+        usage=Usage(
+            input_tokens=usage.input_tokens or 0,
+            output_tokens=usage.output_tokens or 0,
+            cache_creation_tokens=usage.cache_creation_input_tokens or 0,
+            cache_read_tokens=usage.cache_read_input_tokens or 0,
+        ),
+        batch=batch,
+    )
+
+
 def structured_call(
     *, model: str, system: list[dict[str, Any]], user_text: str, schema: dict[str, Any], max_tokens: int
 ) -> LlmCall:
@@ -137,36 +186,67 @@ def structured_call(
     if not llm_configured():
         raise LlmConfigurationError("ANTHROPIC_API_KEY is not set.")
     started = time.monotonic()
-    try:
+    with _mapped_errors():
         response = _client().messages.create(
-            model=model,
-            max_tokens=max_tokens,
-            system=system,
-            messages=[{"role": "user", "content": user_text}],
-            # transform_schema drops keywords the API rejects (it folds them into descriptions).
-            output_config={"format": {"type": "json_schema", "schema": anthropic.transform_schema(schema)}},
+            **_request_params(
+                model=model, system=system, user_text=user_text, schema=schema, max_tokens=max_tokens
+            )
         )
-    except (anthropic.APIConnectionError, anthropic.RateLimitError, anthropic.InternalServerError) as exc:
-        raise LlmUnavailable(f"Claude unavailable: {exc.__class__.__name__}: {exc}") from exc
-    except anthropic.APIStatusError as exc:
-        if exc.status_code >= 500 or exc.status_code in (408, 409, 429):
-            raise LlmUnavailable(f"Claude unavailable: {exc.status_code} {exc}") from exc
-        raise LlmConfigurationError(f"Claude refused the request: {exc.status_code} {exc}") from exc
-    usage = response.usage
-    call = LlmCall(
-        model=model,
-        text="".join(block.text for block in response.content if getattr(block, "type", "") == "text"),
-        stop_reason=response.stop_reason or "",
-        request_id=getattr(response, "_request_id", "") or "",
-        latency_ms=int((time.monotonic() - started) * 1000),
-        usage=Usage(
-            input_tokens=usage.input_tokens or 0,
-            output_tokens=usage.output_tokens or 0,
-            cache_creation_tokens=usage.cache_creation_input_tokens or 0,
-            cache_read_tokens=usage.cache_read_input_tokens or 0,
-        ),
-    )
-    return call
+    return _call_from(response, model, latency_ms=int((time.monotonic() - started) * 1000))
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    """One structured call of a Message Batch; `custom_id` comes back with its result."""
+
+    custom_id: str
+    model: str
+    system: list[dict[str, Any]]
+    user_text: str
+    schema: dict[str, Any]
+    max_tokens: int
+
+
+def batch_submit(*, requests: Sequence[BatchRequest]) -> str:
+    """Create a Message Batch (half price, results within 24 h); returns its id."""
+    if not llm_configured():
+        raise LlmConfigurationError("ANTHROPIC_API_KEY is not set.")
+    with _mapped_errors():
+        batch = _client().messages.batches.create(
+            requests=[
+                {
+                    "custom_id": r.custom_id,
+                    "params": _request_params(
+                        model=r.model,
+                        system=r.system,
+                        user_text=r.user_text,
+                        schema=r.schema,
+                        max_tokens=r.max_tokens,
+                    ),
+                }
+                for r in requests
+            ]
+        )
+    return batch.id
+
+
+def batch_ended(*, batch_id: str) -> bool:
+    with _mapped_errors():
+        return _client().messages.batches.retrieve(batch_id).processing_status == "ended"
+
+
+def batch_results(*, batch_id: str) -> Iterator[tuple[str, LlmCall | LlmError]]:
+    """(custom_id, call) for each succeeded request, (custom_id, LlmError) for the others."""
+    with _mapped_errors():
+        results = list(_client().messages.batches.results(batch_id))
+    for item in results:
+        result = item.result
+        if result.type == "succeeded":
+            yield item.custom_id, _call_from(result.message, result.message.model, batch=True)
+        elif result.type == "errored":
+            yield item.custom_id, LlmUnavailable(f"Batch request errored: {result.error}")
+        else:
+            yield item.custom_id, LlmUnavailable(f"Batch request {result.type}.")
 
 
 def output_parse(call: LlmCall, output_model: type[OutputT]) -> OutputT:

@@ -1,4 +1,5 @@
-"""Root URLs: the webhook, the admin, sign-in, the triage and shadow review pages, health checks."""
+"""Root URLs: the webhook, the admin, sign-in, the triage and shadow review pages, the insight
+dashboards, health checks."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -17,6 +18,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("triage/", include("classification.urls")),
     path("autoreply/", include("autoreply.urls")),
+    path("insights/", include("intelligence.urls")),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
 ]

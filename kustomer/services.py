@@ -276,6 +276,20 @@ def _message_apply(data: dict, event: WebhookEvent) -> Outcome:
     rev, updated_at = as_int(attrs.get("rev")), as_datetime(attrs.get("updatedAt"))
     if _is_stale(message.rev, message.kustomer_updated_at, rev, updated_at):
         return WebhookEvent.Status.IGNORED, f"stale update (rev {rev} older than stored {message.rev})"
+    _message_fill(message, data, conversation)
+    if message.direction != Message.Direction.IN:
+        return WebhookEvent.Status.IGNORED, "outbound message: mirrored, no pipeline triggered"
+    _dispatch(conversation, ConversationDispatch.Kind.NEEDS_CLASSIFICATION, 1, event)
+    if new:
+        signals.customer_message_received.send(
+            sender=Message, conversation=conversation, message=message, event=event
+        )
+    return WebhookEvent.Status.PROCESSED, ""
+
+
+def _message_fill(message: Message, data: dict, conversation: Conversation) -> None:
+    """Copy a message resource (webhook data or API list item) onto the mirror row and save it."""
+    attrs = as_dict(data.get("attributes"))
     message.conversation = conversation
     message.customer = _customer_stub(related_id(data, "customer")) or message.customer
     if conversation.customer_id is None and message.customer_id:
@@ -290,16 +304,30 @@ def _message_apply(data: dict, event: WebhookEvent) -> Outcome:
     message.created_by = related_id(data, "createdBy")
     message.sent_at = as_datetime(attrs.get("sentAt")) or as_datetime(attrs.get("createdAt"))
     message.kustomer_created_at = as_datetime(attrs.get("createdAt"))
-    message.rev, message.kustomer_updated_at = rev, updated_at
+    message.rev = as_int(attrs.get("rev"))
+    message.kustomer_updated_at = as_datetime(attrs.get("updatedAt"))
     message.save()
-    if message.direction != Message.Direction.IN:
-        return WebhookEvent.Status.IGNORED, "outbound message: mirrored, no pipeline triggered"
-    _dispatch(conversation, ConversationDispatch.Kind.NEEDS_CLASSIFICATION, 1, event)
-    if new:
-        signals.customer_message_received.send(
-            sender=Message, conversation=conversation, message=message, event=event
-        )
-    return WebhookEvent.Status.PROCESSED, ""
+
+
+def conversation_messages_complete(*, conversation: Conversation) -> int:
+    """Fetch from Kustomer the messages of a conversation the mirror lacks; returns how many were added.
+
+    Only missing ones are written: a mirrored message is at least as new as the API's list. Raises
+    KustomerError when Kustomer cannot be asked.
+    """
+    added = 0
+    for data in client_get().conversation_messages(conversation.kustomer_id):
+        kustomer_id = as_str(as_dict(data).get("id"), 64)
+        if not kustomer_id or Message.objects.filter(kustomer_id=kustomer_id).exists():
+            continue
+        with transaction.atomic():
+            message, created = Message.objects.get_or_create(
+                kustomer_id=kustomer_id, defaults={"conversation": conversation}
+            )
+            if created:
+                _message_fill(message, data, conversation)
+                added += 1
+    return added
 
 
 DISPATCH_SIGNALS = {

@@ -179,3 +179,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Insights -----------------------------------------------------------------------------
+# Analysis waits this long after a conversation is resolved, so late events settle first.
+INSIGHTS_QUIET_PERIOD_SECONDS = env.int("INSIGHTS_QUIET_PERIOD_SECONDS", default=600)
+INSIGHTS_MODEL_ID = env("INSIGHTS_MODEL_ID", default="claude-haiku-4-5")

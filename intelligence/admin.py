@@ -1,0 +1,115 @@
+"""The ops leaders' insights admin: root causes, resolution methods, policy, analyses."""
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from .models import AgentPolicy, ConversationAnalysis, ResolutionMethod, RootCause
+from .services import extractions_retry
+
+
+class TaxonomyAdmin(admin.ModelAdmin):
+    list_display = ("key", "name", "active", "position")
+    list_editable = ("active", "position")
+    list_filter = ("active",)
+    search_fields = ("key", "name", "description")
+
+
+admin.site.register(RootCause, TaxonomyAdmin)
+admin.site.register(ResolutionMethod, TaxonomyAdmin)
+
+
+@admin.register(AgentPolicy)
+class AgentPolicyAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "active", "position")
+    list_editable = ("active", "position")
+
+
+@admin.register(ConversationAnalysis)
+class ConversationAnalysisAdmin(admin.ModelAdmin):
+    list_display = (
+        "conversation",
+        "occurrence",
+        "current",
+        "resolved_at",
+        "intent",
+        "agent",
+        "effort_score",
+        "root_cause",
+        "resolution_method",
+        "extraction_status",
+    )
+    list_filter = ("extraction_status", "status", "current", "root_cause", "resolution_method", "route")
+    search_fields = ("conversation__kustomer_id", "conversation__name", "agent", "team", "intent")
+    date_hierarchy = "resolved_at"
+    list_select_related = ("conversation", "root_cause", "resolution_method")
+    raw_id_fields = ("conversation",)
+    actions = ["retry_extraction"]
+    fieldsets = (
+        (None, {"fields": ("conversation", "occurrence", "current", "status", "resolved_at", "analysed_at")}),
+        ("Filters", {"fields": ("intent", "route", "channel", "team", "agent")}),
+        (
+            "Computed",
+            {
+                "fields": (
+                    "first_response_seconds",
+                    "resolution_seconds",
+                    "customer_messages",
+                    "agent_messages",
+                    "transfers",
+                    "reopens",
+                    "customer_wait_seconds",
+                    "auto_reply_involved",
+                    "effort_score",
+                    "messages_fetched",
+                )
+            },
+        ),
+        (
+            "Extracted by Claude",
+            {
+                "fields": (
+                    "extraction_status",
+                    "extraction_error",
+                    "root_cause",
+                    "resolution_method",
+                    "accuracy_score",
+                    "accuracy_evidence",
+                    "tone_score",
+                    "tone_evidence",
+                    "summary",
+                )
+            },
+        ),
+        (
+            "Call",
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "model_id",
+                    "prompt_version",
+                    "batch_id",
+                    "input_tokens",
+                    "output_tokens",
+                    "cost_usd",
+                    "extraction_attempts",
+                    "extraction_started_at",
+                    "extracted_at",
+                    "prompt_input",
+                    "raw_output",
+                ),
+            },
+        ),
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        # Analyses are results: the admin shows them and retries extraction, it does not edit them.
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Extract again (flagged, failed or waiting)")
+    def retry_extraction(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = extractions_retry(analyses=queryset)
+        messages.success(request, f"{count} analyses will be extracted again by the sweeper within a minute.")

@@ -1,0 +1,43 @@
+"""Reads of the auto-reply pipeline for the analysis and the dashboards."""
+
+from django.db.models import Count, QuerySet
+
+from autoreply.models import AutoReply, AutoReplyDecision
+
+# A reply the customer saw or an agent was handed; shadow replies never reach the conversation.
+INVOLVED_STATES = (AutoReply.State.SENT, AutoReply.State.STAGED, AutoReply.State.UNKNOWN)
+NOT_GRADED = "not graded"
+
+
+def auto_reply_recorded(*, conversation_id: int) -> bool:
+    """Whether BearScope sent (or staged, or may have sent) a reply on the conversation."""
+    return AutoReply.objects.filter(conversation_id=conversation_id, state__in=INVOLVED_STATES).exists()
+
+
+def decisions_between(low, high) -> QuerySet[AutoReplyDecision]:
+    return AutoReplyDecision.objects.filter(created_at__gte=low, created_at__lt=high)
+
+
+def outcome_counts(low, high) -> list[dict]:
+    """Decisions per (mode, verdict, shadow grade); the grade is NOT_GRADED when there is none."""
+    rows = decisions_between(low, high).values("mode", "verdict", "review__grade").annotate(n=Count("pk"))
+    counts = [
+        {"mode": r["mode"], "verdict": r["verdict"], "grade": r["review__grade"] or NOT_GRADED, "n": r["n"]}
+        for r in rows.order_by()
+    ]
+    # Sorted here: databases disagree on where an empty grade sorts.
+    return sorted(counts, key=lambda r: (r["mode"], r["verdict"], r["grade"]))
+
+
+def decisions_for(low, high, *, mode: str = "", verdict: str = "", grade: str = "") -> QuerySet:
+    """The decisions behind one row of outcome_counts, newest first."""
+    decisions = decisions_between(low, high).select_related("conversation")
+    if mode:
+        decisions = decisions.filter(mode=mode)
+    if verdict:
+        decisions = decisions.filter(verdict=verdict)
+    if grade == NOT_GRADED:
+        decisions = decisions.filter(review__isnull=True)
+    elif grade:
+        decisions = decisions.filter(review__grade=grade)
+    return decisions.order_by("-created_at")
