@@ -81,6 +81,8 @@ class Command(BaseCommand):
             "KUSTOMER_API_BASE_URL": sandbox_url,
             "KUSTOMER_API_KEY": api_key,
             "PYTHONUNBUFFERED": "1",
+            # The sample resolved conversations are analysed within a minute or two, not ten.
+            "INSIGHTS_QUIET_PERIOD_SECONDS": os.environ.get("INSIGHTS_QUIET_PERIOD_SECONDS", "30"),
         }
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         self._start(
@@ -108,6 +110,10 @@ class Command(BaseCommand):
         self.stdout.write(f"  Admin:            {web_url}/admin/   login {username} / {password}")
         self.stdout.write(f"  Triage queue:     {web_url}/triage/  quality report {web_url}/triage/quality/")
         self.stdout.write(f"  Shadow replies:   {web_url}/autoreply/shadow/")
+        self.stdout.write(
+            f"  Insights:         {web_url}/insights/  (resolved conversations appear within about five "
+            f"minutes: a {env['INSIGHTS_QUIET_PERIOD_SECONDS']} s quiet period, then the rollup refresh)"
+        )
         self.stdout.write(f"  Webhook:          {webhook_url}")
         self.stdout.write(f"  Health:           {web_url}/healthz  {web_url}/readyz")
         self.stdout.write(
