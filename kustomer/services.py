@@ -176,11 +176,13 @@ def _event_apply(event: WebhookEvent, ours: str) -> Outcome:
 
 
 def _only_own_attributes_changed(envelope: Mapping[str, Any]) -> bool:
+    touched = changed_custom_keys(envelope.get("changes"))
+    if touched is None:
+        return False  # decided from the payload alone: no settings read on the webhook request
     own = set(settings.KUSTOMER_OWN_CUSTOM_ATTRIBUTES).union(
         *(source() for source in signals.own_custom_attribute_sources)
     )
-    touched = changed_custom_keys(envelope.get("changes"))
-    return touched is not None and touched <= own
+    return touched <= own
 
 
 def _echo_reason(name: str, envelope: Mapping[str, Any], data: dict) -> str:
