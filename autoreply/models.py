@@ -8,7 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from bearscope.models import TimeStampedModel
+from bearscope.models import SingletonModel, TimeStampedModel
 
 from .rendering import TemplateError, template_check
 
@@ -26,7 +26,7 @@ class Mode(models.TextChoices):
     LIVE = "live", "Live (send)"
 
 
-class AutoReplySettings(models.Model):
+class AutoReplySettings(SingletonModel):
     """One row (pk 1): the global switch, the escalation line, the readiness bar, channel support."""
 
     enabled = models.BooleanField(
@@ -68,15 +68,11 @@ class AutoReplySettings(models.Model):
     def __str__(self) -> str:
         return "Auto-reply settings"
 
-    @classmethod
-    def load(cls) -> "AutoReplySettings":
-        return cls.objects.get_or_create(pk=1)[0]
-
     def channel_list(self) -> list[str]:
         return [c.strip().lower() for c in self.channels.split(",") if c.strip()]
 
 
-class OrderMapping(models.Model):
+class OrderMapping(SingletonModel):
     """One row (pk 1): where the tenant keeps orders in Kustomer (a Klass) and which fields say what.
 
     Field paths are read from the KObject's attributes: `externalId`, or `custom.<name>`.
@@ -109,10 +105,6 @@ class OrderMapping(models.Model):
 
     def __str__(self) -> str:
         return f"Orders in Klass {self.klass_name}"
-
-    @classmethod
-    def load(cls) -> "OrderMapping":
-        return cls.objects.get_or_create(pk=1)[0]
 
 
 class ReplyTemplate(TimeStampedModel):

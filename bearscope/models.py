@@ -1,4 +1,4 @@
-"""Abstract base model shared by every app."""
+"""Abstract base models shared by every app."""
 
 from django.db import models
 
@@ -11,3 +11,14 @@ class TimeStampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class SingletonModel(models.Model):
+    """Settings edited in the admin as one row (pk 1), made with its defaults on first use."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def load(cls):
+        return cls.objects.get_or_create(pk=1)[0]

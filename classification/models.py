@@ -8,7 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from bearscope.models import TimeStampedModel
+from bearscope.models import SingletonModel, TimeStampedModel
 
 UNIT_INTERVAL = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))]
 
@@ -127,7 +127,7 @@ class BusinessRule(TimeStampedModel):
         return self.text[:80]
 
 
-class ClassifierSettings(models.Model):
+class ClassifierSettings(SingletonModel):
     """One row (pk 1) of settings, edited in the admin."""
 
     enabled = models.BooleanField(default=True, help_text="Off: new conversations are not classified.")
@@ -197,10 +197,6 @@ class ClassifierSettings(models.Model):
 
     def __str__(self) -> str:
         return "Classifier settings"
-
-    @classmethod
-    def load(cls) -> "ClassifierSettings":
-        return cls.objects.get_or_create(pk=1)[0]
 
     def attribute_names(self) -> list[str]:
         return [getattr(self, f.name) for f in self._meta.fields if f.name.startswith("attr_")]
