@@ -1,16 +1,13 @@
 """The shadow review pages: replies that would have been sent, graded by reviewers; readiness per intent."""
 
-from collections.abc import Callable
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from bearscope.access import permission_page_required
 from classification.selectors import conversation_transcript
 
 from .forms import ShadowGradeForm
@@ -24,17 +21,7 @@ LIST_LIMIT = 100
 VERDICTS = {True: "Passed", False: "Blocked", None: "Not run"}
 
 
-def reply_reviewer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Anonymous users go to the login page; signed-in users without the permission get a 403 page."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.has_perm(REVIEW_PERMISSION):
-            return render(request, "autoreply/403.html", status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
+reply_reviewer_required = permission_page_required(REVIEW_PERMISSION, "autoreply/403.html")
 
 
 @require_GET

@@ -1,17 +1,16 @@
 """The triage reviewers' pages: the queue, one conversation to review, the quality report."""
 
-from collections.abc import Callable
-from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
+
+from bearscope.access import permission_page_required
 
 from .forms import QueueFilterForm, TriageReviewForm, queue_filters_from
 from .models import Classification, TriageReview
@@ -32,17 +31,7 @@ REVIEW_PERMISSION = "classification.review_classification"
 QUEUE_LIMIT = 100
 
 
-def reviewer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Anonymous users go to the login page; signed-in users without the permission get a 403 page."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.has_perm(REVIEW_PERMISSION):
-            return render(request, "classification/403.html", status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
+reviewer_required = permission_page_required(REVIEW_PERMISSION, "classification/403.html")
 
 
 def _with_query(url: str, filters: QueueFilters) -> str:

@@ -2,30 +2,20 @@
 
 import csv
 from collections.abc import Callable, Iterable
-from functools import wraps
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
+
+from bearscope.access import permission_page_required
 
 from .dashboards import PAGES, Panel, drilldown, filter_choices, filters_from
 
 INSIGHTS_PERMISSION = "intelligence.view_insights"
 
 
-def ops_leader_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Anonymous users go to the login page; signed-in users without the permission get a 403 page."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.has_perm(INSIGHTS_PERMISSION):
-            return render(request, "intelligence/403.html", status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
+ops_leader_required = permission_page_required(INSIGHTS_PERMISSION, "intelligence/403.html")
 
 
 def _page(page: str) -> tuple[str, Callable]:
