@@ -10,7 +10,6 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,17 @@ from typing import Any
 import psycopg
 import redis
 import requests
-from psycopg import sql
+from bench_support import (
+    LOOPBACK,
+    PG_HOST,
+    PG_PORT,
+    bench_db_drop,
+    bench_db_recreate,
+    database_url,
+    free_port,
+    log,
+    pg_connect,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 # Run as `python scripts/bench_classify.py`: the project's plain-Python helpers live beside manage.py.
@@ -35,9 +44,7 @@ sys.path.insert(0, str(ROOT))
 from bearscope.testing.messages_server import MessagesServer  # noqa: E402
 from kustomer.sandbox.webhooks import build_event, deliver  # noqa: E402
 
-PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 BENCH_DB = "bearscope_bench_classify"
-LOOPBACK = "127.0.0.1"
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 WEBHOOK_PATH = "/webhooks/kustomer/"
 SEED = ROOT / "kustomer" / "sandbox" / "seed.json"
@@ -134,40 +141,7 @@ TEXTS = [
 ]
 
 
-def log(message: str) -> None:
-    """Progress goes to stderr so that stdout holds only the report (or the JSON)."""
-    print(message, file=sys.stderr, flush=True)
-
-
 # --- PostgreSQL and Redis -------------------------------------------------------------------
-
-
-def pg_connect(dbname: str) -> psycopg.Connection:
-    """An autocommit connection as the postgres user, or exit naming what is missing."""
-    try:
-        return psycopg.connect(
-            host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=dbname, autocommit=True, connect_timeout=3
-        )
-    except psycopg.OperationalError as exc:
-        sys.exit(
-            f"bench-classify: PostgreSQL is not reachable at {PG_HOST}:{PG_PORT} as user '{PG_USER}' "
-            f"(trust auth expected): {str(exc).strip()}\n"
-            "Start it (e.g. `pg_ctlcluster 15 main start` or a postgres container) and run again."
-        )
-
-
-def bench_db_recreate() -> str:
-    """Drop and create the bench database; returns the server version."""
-    with pg_connect("postgres") as conn:
-        # FORCE: a previous run killed mid-way may have left connections behind.
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
-        return str(conn.execute("SHOW server_version").fetchone()[0])
-
-
-def bench_db_drop() -> None:
-    with pg_connect("postgres") as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
 
 
 def redis_url_for(db: int) -> str:
@@ -200,18 +174,7 @@ class QueueDepth:
         return int(conn.execute("SELECT count(*) FROM django_q_ormq WHERE lock <= now()").fetchone()[0])
 
 
-def database_url(options: str) -> str:
-    url = f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{BENCH_DB}"
-    return f"{url}?{options}" if options else url
-
-
 # --- child processes ----------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
 
 
 def venv_bin(name: str) -> str:
@@ -917,8 +880,8 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         + (" (Redis did not answer)" if broker == "orm" and args.broker == "auto" else "")
     )
     log(f"recreating database {BENCH_DB} on {PG_HOST}:{PG_PORT}...")
-    pg_version = bench_db_recreate()
-    db_url = database_url(args.db_options)
+    pg_version = bench_db_recreate(BENCH_DB)
+    db_url = database_url(BENCH_DB, args.db_options)
     sandbox_port, web_port = free_port(), free_port()
     sandbox_url, web_url = f"http://{LOOPBACK}:{sandbox_port}", f"http://{LOOPBACK}:{web_port}"
     rng = random.Random(20240611)  # the same texts in the same order on every run
@@ -1110,7 +1073,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         if args.keep_db:
             log(f"kept database {BENCH_DB} ({db_url})")
         else:
-            bench_db_drop()
+            bench_db_drop(BENCH_DB)
     report["duration_seconds"] = round(time.time() - began, 1)
     return report
 

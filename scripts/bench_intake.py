@@ -10,7 +10,6 @@ import platform
 import resource
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,17 +20,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import sql
+from bench_support import (
+    LOOPBACK,
+    PG_HOST,
+    PG_PORT,
+    bench_db_drop,
+    bench_db_recreate,
+    database_url,
+    free_port,
+    log,
+    pg_connect,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "kustomer" / "tests" / "fixtures" / "conversation_create.json"
 # Copied at import time: the benchmark sends what the tests use, and only the id changes.
 TEMPLATE: dict[str, Any] = json.loads(FIXTURE.read_text())
 
-PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 BENCH_DB = "bearscope_bench"
-LOOPBACK = "127.0.0.1"
 WEBHOOK_PATH = "/webhooks/kustomer/"
 HEALTH_PATH = "/healthz"
 RATIO_TARGET = 0.5
@@ -41,40 +47,7 @@ OVERRUN_GRACE_S = 5.0  # an open-loop run that falls this far behind stops inste
 STOP = threading.Event()  # set on Ctrl-C / SIGTERM so client threads end promptly
 
 
-def log(message: str) -> None:
-    """Progress goes to stderr so that stdout holds only the report (or the JSON)."""
-    print(message, file=sys.stderr, flush=True)
-
-
 # --- PostgreSQL ---------------------------------------------------------------------------
-
-
-def pg_connect(dbname: str) -> psycopg.Connection:
-    """An autocommit connection as the postgres user, or exit naming what is missing."""
-    try:
-        return psycopg.connect(
-            host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=dbname, autocommit=True, connect_timeout=3
-        )
-    except psycopg.OperationalError as exc:
-        sys.exit(
-            f"bench-intake: PostgreSQL is not reachable at {PG_HOST}:{PG_PORT} as user '{PG_USER}' "
-            f"(trust auth expected): {str(exc).strip()}\n"
-            "Start it (e.g. `pg_ctlcluster 15 main start` or a postgres container) and run again."
-        )
-
-
-def bench_db_recreate() -> str:
-    """Drop and create the bench database; returns the server version."""
-    with pg_connect("postgres") as conn:
-        # FORCE: a previous run killed mid-way may have left gunicorn connections behind.
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
-        return str(conn.execute("SHOW server_version").fetchone()[0])
-
-
-def bench_db_drop() -> None:
-    with pg_connect("postgres") as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
 
 
 def bench_db_counts() -> dict[str, int]:
@@ -83,11 +56,6 @@ def bench_db_counts() -> dict[str, int]:
         events = conn.execute("SELECT count(*) FROM kustomer_webhookevent").fetchone()[0]
         queued = conn.execute("SELECT count(*) FROM django_q_ormq").fetchone()[0]
     return {"stored": int(events), "queued": int(queued)}
-
-
-def database_url(options: str) -> str:
-    url = f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{BENCH_DB}"
-    return f"{url}?{options}" if options else url
 
 
 def server_env(db_url: str, webhook_secret: str) -> dict[str, str]:
@@ -210,12 +178,6 @@ def cpu_figures(delta: dict[str, float], wall_s: float, requests: int) -> dict:
 
 
 # --- gunicorn -----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
 
 
 def gunicorn_path() -> str:
@@ -665,10 +627,10 @@ def throughput_rounds(
 def benchmark(args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     webhook_secret = secrets.token_hex(32)
-    db_url = database_url(args.db_options)
+    db_url = database_url(BENCH_DB, args.db_options)
     env = server_env(db_url, webhook_secret)
     log(f"recreating database {BENCH_DB} on {PG_HOST}:{PG_PORT}...")
-    pg_version = bench_db_recreate()
+    pg_version = bench_db_recreate(BENCH_DB)
     report: dict[str, Any] = {
         "machine": {
             "cores": os.cpu_count(),
@@ -743,7 +705,7 @@ def benchmark(args: argparse.Namespace) -> dict:
         if args.keep_db:
             log(f"kept database {BENCH_DB} ({db_url})")
         else:
-            bench_db_drop()
+            bench_db_drop(BENCH_DB)
     report["duration_seconds"] = round(time.perf_counter() - started, 1)
     return report
 
