@@ -21,7 +21,7 @@ from kustomer.client import KustomerError, client_get
 from kustomer.models import Conversation
 
 from .local.model import LocalClassifier, LocalModelError, Prediction
-from .local.services import local_model_active, local_text, taxonomy_labels
+from .local.services import SEPARATOR, local_model_active, local_text, taxonomy_labels
 from .models import (
     Classification,
     ClassifierSettings,
@@ -194,10 +194,11 @@ def _apply_local(
     keep_raw_output: bool = False,
 ) -> None:
     """The local answer as the result; priority and complexity from the intent's defaults."""
-    intent_id, sub_id = taxonomy_labels()[prediction.label]
+    # The label is one of the active taxonomy's (the prediction was limited to them).
+    intent_key, _, sub_key = prediction.label.partition(SEPARATOR)
     intents = Intent.objects.select_related("default_priority", "default_complexity")
-    intent = intents.get(pk=intent_id)
-    sub = intents.get(pk=sub_id) if sub_id else None
+    intent = intents.get(key=intent_key, parent__isnull=True)
+    sub = intents.get(key=sub_key, parent=intent) if sub_key else None
     classification.intent, classification.sub_intent = intent, sub
     classification.priority = (
         (sub and sub.default_priority)
