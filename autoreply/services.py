@@ -323,7 +323,7 @@ def replies_enqueue(*, reply_ids: list[int]) -> int:
     return len(reply_ids)
 
 
-def replies_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> int:
+def replies_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> list[int]:
     """Re-enqueue replies a worker never took, left unknown, or left in `sending` (the periodic sweeper)."""
     now = timezone.now()
     stuck = list(
@@ -333,10 +333,11 @@ def replies_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> int:
             | Q(state=AutoReply.State.SENDING, sending_started_at__lt=now - STALE_SENDING)
         ).values_list("pk", flat=True)[:200]
     )
-    return replies_enqueue(reply_ids=stuck)
+    replies_enqueue(reply_ids=stuck)
+    return stuck
 
 
-def decisions_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> int:
+def decisions_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> list[int]:
     """Re-enqueue recent classifications that have no decision yet (Kustomer was down, a task was lost)."""
     now = timezone.now()
     waiting = list(
@@ -351,7 +352,7 @@ def decisions_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> int:
     with transaction.atomic():
         for pk in waiting:
             enqueue_on_commit(DECIDE_TASK, pk, task_name=f"autoreply-{pk}")
-    return len(waiting)
+    return waiting
 
 
 # --- escalation ---------------------------------------------------------------------------------
@@ -409,7 +410,7 @@ def escalation_apply(*, escalation_id: int) -> Escalation:
     return escalation
 
 
-def escalations_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> int:
+def escalations_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> list[int]:
     """Re-enqueue escalations whose attribute or note is not written yet (left alone while fresh)."""
     stuck = list(
         Escalation.objects.filter(
@@ -421,7 +422,7 @@ def escalations_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> int:
     with transaction.atomic():
         for pk in stuck:
             enqueue_on_commit(ESCALATE_TASK, pk, task_name=f"escalate-{pk}")
-    return len(stuck)
+    return stuck
 
 
 # --- review and modes ---------------------------------------------------------------------------

@@ -1,6 +1,10 @@
 """django-q2 entry points of the auto-reply pipeline: take ids, call one service."""
 
+from classification.models import Classification
+from kustomer.sweeps import sweep_run
+
 from . import services
+from .models import AutoReply, Escalation
 
 
 def classification_autoreply(classification_pk: int) -> str:
@@ -20,7 +24,11 @@ def escalation_apply(escalation_pk: int) -> str:
 def sweep() -> str:
     """Periodic: classifications still undecided, replies left pending, sending or unknown, escalations
     not fully written."""
-    return (
-        f"decisions {services.decisions_sweep()}, replies {services.replies_sweep()}, "
-        f"escalations {services.escalations_sweep()}"
-    )
+    return sweep_run(
+        sweeper="Auto-reply sweeper",
+        steps=[
+            ("classifications to decide", Classification, services.decisions_sweep),
+            ("replies", AutoReply, services.replies_sweep),
+            ("escalations", Escalation, services.escalations_sweep),
+        ],
+    ).summary

@@ -354,16 +354,19 @@ def classification_write_back(*, classification_id: int) -> Classification:
     return classification
 
 
-def writeback_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> int:
-    """Re-enqueue write-backs that failed or never ran (the periodic sweeper)."""
-    stale = Classification.objects.filter(
-        status=Classification.Status.DONE,
-        current=True,
-        writeback_status__in=[Classification.WriteBack.PENDING, Classification.WriteBack.FAILED],
-        writeback_attempts__lt=WRITEBACK_MAX_ATTEMPTS,
-        updated_at__lt=timezone.now() - older_than,
-    ).values_list("pk", flat=True)[:500]
-    return writebacks_enqueue(classification_ids=list(stale))
+def writeback_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> list[int]:
+    """Re-enqueue write-backs that failed or never ran (the periodic sweeper); returns their ids."""
+    stale = list(
+        Classification.objects.filter(
+            status=Classification.Status.DONE,
+            current=True,
+            writeback_status__in=[Classification.WriteBack.PENDING, Classification.WriteBack.FAILED],
+            writeback_attempts__lt=WRITEBACK_MAX_ATTEMPTS,
+            updated_at__lt=timezone.now() - older_than,
+        ).values_list("pk", flat=True)[:500]
+    )
+    writebacks_enqueue(classification_ids=stale)
+    return stale
 
 
 def writebacks_enqueue(*, classification_ids: list[int]) -> int:
@@ -373,9 +376,9 @@ def writebacks_enqueue(*, classification_ids: list[int]) -> int:
     return len(classification_ids)
 
 
-def classification_stuck_sweep() -> int:
-    """Re-enqueue classifications a killed worker left pending."""
-    stuck = (
+def classification_stuck_sweep() -> list[int]:
+    """Re-enqueue classifications a killed worker left pending; returns their conversation ids."""
+    stuck = list(
         Classification.objects.filter(
             status=Classification.Status.PENDING,
             current=True,
@@ -389,7 +392,7 @@ def classification_stuck_sweep() -> int:
     with transaction.atomic():
         for conversation_id in stuck:
             enqueue_on_commit(CLASSIFY_TASK, conversation_id, task_name=f"classify-{conversation_id}")
-    return len(stuck)
+    return stuck
 
 
 def conversations_reclassify(*, conversations) -> int:

@@ -1,8 +1,12 @@
 """django-q2 entry points of the classification pipeline: take ids, call one service."""
 
+from kustomer.models import Conversation
+from kustomer.sweeps import sweep_run
+
 from . import services
 from .local import services as local_services
 from .local.model import LocalModelError
+from .models import Classification
 
 
 def conversation_classify(conversation_pk: int) -> str:
@@ -16,9 +20,13 @@ def classification_write_back(classification_pk: int) -> str:
 
 def sweep() -> str:
     """Periodic: re-enqueue stuck classifications and write-backs that failed or never ran."""
-    return (
-        f"classifications {services.classification_stuck_sweep()}, write-backs {services.writeback_sweep()}"
-    )
+    return sweep_run(
+        sweeper="Classification sweeper",
+        steps=[
+            ("conversations to classify", Conversation, services.classification_stuck_sweep),
+            ("write-backs", Classification, services.writeback_sweep),
+        ],
+    ).summary
 
 
 def local_model_retrain() -> str:

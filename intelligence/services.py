@@ -290,30 +290,37 @@ def extraction_batch_apply(*, custom_id: str, result: LlmCall | LlmError) -> Con
     return analysis
 
 
-def analyses_sweep() -> tuple[int, int]:
-    """Enqueue analyses past their quiet period and extractions pending or failed; returns both counts."""
-    now = timezone.now()
+def analyses_sweep() -> list[int]:
+    """Enqueue analyses whose quiet period is over (the periodic sweeper); returns their ids."""
     due = list(
-        ConversationAnalysis.objects.filter(status=ConversationAnalysis.Status.WAITING, due_at__lte=now)
+        ConversationAnalysis.objects.filter(
+            status=ConversationAnalysis.Status.WAITING, due_at__lte=timezone.now()
+        )
         .order_by("due_at")
         .values_list("pk", flat=True)[:SWEEP_LIMIT]
     )
-    extract: list[int] = []
-    if llm_configured():
-        extract = list(
-            ConversationAnalysis.objects.filter(
-                Q(extraction_status=Extraction.PENDING, updated_at__lt=now - timedelta(minutes=5))
-                | Q(extraction_status=Extraction.FAILED),
-                status=ConversationAnalysis.Status.DONE,
-                extraction_attempts__lt=EXTRACTION_MAX_ATTEMPTS,
-            ).values_list("pk", flat=True)[:SWEEP_LIMIT]
-        )
     with transaction.atomic():
         for pk in due:
             enqueue_on_commit(ANALYSE_TASK, pk, task_name=f"analyse-{pk}")
+    return due
+
+
+def extractions_sweep() -> list[int]:
+    """Enqueue extractions pending for a while or failed with attempts left; returns the analysis ids."""
+    if not llm_configured():
+        return []
+    extract = list(
+        ConversationAnalysis.objects.filter(
+            Q(extraction_status=Extraction.PENDING, updated_at__lt=timezone.now() - timedelta(minutes=5))
+            | Q(extraction_status=Extraction.FAILED),
+            status=ConversationAnalysis.Status.DONE,
+            extraction_attempts__lt=EXTRACTION_MAX_ATTEMPTS,
+        ).values_list("pk", flat=True)[:SWEEP_LIMIT]
+    )
+    with transaction.atomic():
         for pk in extract:
             enqueue_on_commit(EXTRACT_TASK, pk, task_name=f"extract-{pk}")
-    return len(due), len(extract)
+    return extract
 
 
 def history_schedule(*, since) -> int:

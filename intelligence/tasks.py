@@ -1,6 +1,9 @@
 """django-q2 entry points of the intelligence pipeline: take ids, call one service."""
 
+from kustomer.sweeps import sweep_run
+
 from . import rollups, services
+from .models import ConversationAnalysis
 
 
 def conversation_analyse(analysis_pk: int) -> str:
@@ -13,8 +16,13 @@ def analysis_extract(analysis_pk: int) -> str:
 
 def sweep() -> str:
     """Periodic: analyses whose quiet period is over, extractions pending or failed."""
-    due, extractions = services.analyses_sweep()
-    return f"analyses {due}, extractions {extractions}"
+    return sweep_run(
+        sweeper="Insights sweeper",
+        steps=[
+            ("analyses", ConversationAnalysis, services.analyses_sweep),
+            ("extractions", ConversationAnalysis, services.extractions_sweep),
+        ],
+    ).summary
 
 
 def rollup_refresh() -> str:

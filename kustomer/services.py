@@ -4,12 +4,13 @@ import json
 import logging
 import traceback
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from bearscope.queue import enqueue_on_commit
@@ -34,6 +35,8 @@ from .payloads import (
 logger = logging.getLogger(__name__)
 
 PROCESS_TASK = "kustomer.tasks.webhook_event_process"
+# Most events one sweeper run queues again; the next run takes the rest.
+SWEEP_LIMIT = 500
 MACHINE_USER_CACHE_KEY = "kustomer:machine_user_id"
 OWN_USER = "change made by BearScope's own API user"
 OWN_ATTRIBUTES_ONLY = "only BearScope's own custom attributes changed"
@@ -117,6 +120,28 @@ def webhook_event_process(*, event_id: int) -> WebhookEvent:
         retryable = attempts < settings.KUSTOMER_EVENT_MAX_ATTEMPTS
         logger.warning("Webhook event %s failed (attempt %s): %s", event_id, attempts, exc)
         raise EventProcessingFailed(str(exc), retryable=retryable) from exc
+
+
+def events_sweep(*, older_than: timedelta) -> list[int]:
+    """Re-enqueue events stored but not processed after `older_than`: never picked up (a task lost with
+    its worker or its broker) or failed with attempts left; returns their ids."""
+    cutoff = timezone.now() - older_than
+    stuck = list(
+        WebhookEvent.objects.filter(
+            Q(status=WebhookEvent.Status.RECEIVED, received_at__lt=cutoff)
+            | Q(
+                status=WebhookEvent.Status.FAILED,
+                attempts__lt=settings.KUSTOMER_EVENT_MAX_ATTEMPTS,
+                updated_at__lt=cutoff,
+            )
+        )
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:SWEEP_LIMIT]
+    )
+    with transaction.atomic():
+        for pk in stuck:
+            enqueue_on_commit(PROCESS_TASK, pk, task_name=f"event-{pk}")
+    return stuck
 
 
 def webhook_events_reprocess(*, events: Iterable[WebhookEvent]) -> int:

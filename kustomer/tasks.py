@@ -8,7 +8,9 @@ from bearscope import task_results
 
 from .exceptions import EventProcessingFailed
 from .models import WebhookEvent
+from .services import events_sweep
 from .services import webhook_event_process as process
+from .sweeps import sweep_run, sweep_runs_prune
 
 
 def webhook_event_process(event_pk: int) -> str:
@@ -23,7 +25,18 @@ def webhook_event_process(event_pk: int) -> str:
         return "failed"
 
 
+def sweep() -> str:
+    """Periodic: events stored but not processed after KUSTOMER_EVENT_SWEEP_MINUTES."""
+    after = timedelta(minutes=settings.KUSTOMER_EVENT_SWEEP_MINUTES)
+    return sweep_run(
+        sweeper="Webhook event sweeper",
+        steps=[("events", WebhookEvent, lambda: events_sweep(older_than=after))],
+    ).summary
+
+
 def task_results_prune() -> str:
-    """Daily: drop successful task results older than Q_RESULT_DAYS."""
-    deleted = task_results.task_results_prune(older_than=timedelta(days=settings.Q_RESULT_DAYS))
-    return f"deleted {deleted}"
+    """Daily: drop successful task results and sweeper runs older than Q_RESULT_DAYS."""
+    older_than = timedelta(days=settings.Q_RESULT_DAYS)
+    results = task_results.task_results_prune(older_than=older_than)
+    runs = sweep_runs_prune(older_than=older_than)
+    return f"deleted {results} task results, {runs} sweeper runs"

@@ -257,12 +257,12 @@ class TestChecksBeforeKustomer:
         assert not AutoReplyDecision.objects.exists() and not AutoReply.objects.exists()
         requests.delete(kustomer_sandbox.url("/_sandbox/faults"), timeout=5)
         assert outbound(sandbox_conversation(kustomer_sandbox, CONVERSATION_ID)) == []
-        assert decisions_sweep() == 0  # its own task may still be on the way
+        assert decisions_sweep() == []  # its own task may still be on the way
         Classification.objects.filter(pk=classification.pk).update(
             classified_at=timezone.now() - timedelta(minutes=3)
         )
         with django_capture_on_commit_callbacks(execute=True):
-            assert decisions_sweep() == 1
+            assert decisions_sweep() == [classification.pk]
         assert AutoReplyDecision.objects.get().verdict == "reply"
         assert len(outbound(sandbox_conversation(kustomer_sandbox, CONVERSATION_ID))) == 1
 
@@ -274,7 +274,7 @@ class TestChecksBeforeKustomer:
         Classification.objects.filter(pk=classification.pk).update(
             classified_at=timezone.now() - timedelta(hours=2)
         )
-        assert decisions_sweep() == 0  # too late for a first reply
+        assert decisions_sweep() == []  # too late for a first reply
         decision = decide(classification, django_capture_on_commit_callbacks)
         assert (decision.verdict, decision.reason) == ("blocked", "kustomer_unavailable")
         assert "503" in decision.checks[0]["reason"]
@@ -421,7 +421,7 @@ class TestExactlyOnce:
         )
         client.draft_send(draft["id"])
         with django_capture_on_commit_callbacks(execute=True):
-            assert replies_sweep() == 1
+            assert replies_sweep() == [reply.pk]
         reply.refresh_from_db()
         sent = outbound(sandbox_conversation(kustomer_sandbox, CONVERSATION_ID))
         assert len(sent) == 1
@@ -441,7 +441,7 @@ class TestExactlyOnce:
         self, starter, maya, classified, kustomer_sandbox, django_capture_on_commit_callbacks
     ):
         reply = self._reply_left_sending(maya, classified, django_capture_on_commit_callbacks, minutes_ago=0)
-        assert replies_sweep() == 0
+        assert replies_sweep() == []
         assert reply_deliver(reply_id=reply.pk).state == "sending"
         assert outbound(sandbox_conversation(kustomer_sandbox, CONVERSATION_ID)) == []
 
@@ -457,10 +457,10 @@ class TestExactlyOnce:
         reply = AutoReply.objects.get()
         assert reply.state == "unknown" and reply.draft_id
         assert outbound(sandbox_conversation(kustomer_sandbox, CONVERSATION_ID)) == []
-        assert replies_sweep() == 0  # a create that timed out may still land: give it time first
+        assert replies_sweep() == []  # a create that timed out may still land: give it time first
         AutoReply.objects.filter(pk=reply.pk).update(updated_at=timezone.now() - timedelta(minutes=3))
         with django_capture_on_commit_callbacks(execute=True):
-            assert replies_sweep() == 1
+            assert replies_sweep() == [reply.pk]
         reply.refresh_from_db()
         assert reply.state == "sent"
         sent = outbound(sandbox_conversation(kustomer_sandbox, CONVERSATION_ID))
@@ -528,10 +528,10 @@ class TestEscalation:
     ):
         client_get().note_create(CONVERSATION_ID, ESCALATION_NOTE)  # a worker died before saving the id
         escalation = Escalation.objects.create(conversation=maya, message_id="follow-up-0004")
-        assert escalations_sweep() == 0  # fresh: its own task is still due
+        assert escalations_sweep() == []  # fresh: its own task is still due
         Escalation.objects.filter(pk=escalation.pk).update(updated_at=timezone.now() - timedelta(minutes=3))
         with django_capture_on_commit_callbacks(execute=True):
-            assert escalations_sweep() == 1
+            assert escalations_sweep() == [escalation.pk]
         escalation.refresh_from_db()
         state = sandbox_conversation(kustomer_sandbox, CONVERSATION_ID)
         assert escalation.flagged and state["custom"]["aiEscalatedBool"] is True

@@ -119,6 +119,8 @@ KUSTOMER_MAX_RETRIES = env.int("KUSTOMER_MAX_RETRIES", default=4)
 # sleeping past the task timeout.
 KUSTOMER_MAX_WAIT_SECONDS = env.float("KUSTOMER_MAX_WAIT_SECONDS", default=30.0)
 KUSTOMER_EVENT_MAX_ATTEMPTS = env.int("KUSTOMER_EVENT_MAX_ATTEMPTS", default=5)
+# Events still unprocessed this long after arriving (or after failing) are queued again by the sweeper.
+KUSTOMER_EVENT_SWEEP_MINUTES = env.int("KUSTOMER_EVENT_SWEEP_MINUTES", default=5)
 KUSTOMER_BACKOFF_BASE_SECONDS = env.float("KUSTOMER_BACKOFF_BASE_SECONDS", default=1.0)
 # Custom attribute keys BearScope writes on conversations (the contract's defaults); an update
 # that touches only these is our own write-back echoing and is ignored.

@@ -234,7 +234,7 @@ class TestWriteBack:
         requests.delete(kustomer_sandbox.url("/_sandbox/faults"), timeout=5)
         Classification.objects.filter(pk=classification.pk).update(updated_at="2000-01-01T00:00:00Z")
         with django_capture_on_commit_callbacks(execute=True):
-            assert writeback_sweep() == 1
+            assert writeback_sweep() == [classification.pk]
         classification.refresh_from_db()
         assert classification.writeback_status == "done"
         assert sandbox_custom(kustomer_sandbox)["custom"]["aiIntentStr"] == "shipping_issue"

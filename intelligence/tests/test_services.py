@@ -210,7 +210,8 @@ class TestExtraction:
         messages_server.script(error(529))
         analysis = services.analysis_extract(analysis_id=self.computed().pk)
         assert analysis.extraction_status == Extraction.FAILED
-        assert services.analyses_sweep() == (0, 1)
+        assert services.analyses_sweep() == []
+        assert services.extractions_sweep() == [analysis.pk]
 
 
 class TestRollups:
