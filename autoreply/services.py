@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from bearscope.queue import enqueue_on_commit
+from bearscope.queue import enqueue_each_on_commit, enqueue_on_commit
 from classification.models import Classification
 from kustomer.client import (
     KustomerClient,
@@ -317,9 +317,7 @@ def reply_reconcile(*, reply_id: int) -> AutoReply:
 
 def replies_enqueue(*, reply_ids: list[int]) -> int:
     """Queue replies to be finished (the admin's action); delivery reconciles before it sends."""
-    with transaction.atomic():
-        for pk in reply_ids:
-            enqueue_on_commit(REPLY_TASK, pk, task_name=f"reply-{pk}")
+    enqueue_each_on_commit(REPLY_TASK, reply_ids, name="reply")
     return len(reply_ids)
 
 
@@ -349,9 +347,7 @@ def decisions_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> list[int
             classified_at__lt=now - older_than,
         ).values_list("pk", flat=True)[:200]
     )
-    with transaction.atomic():
-        for pk in waiting:
-            enqueue_on_commit(DECIDE_TASK, pk, task_name=f"autoreply-{pk}")
+    enqueue_each_on_commit(DECIDE_TASK, waiting, name="autoreply")
     return waiting
 
 
@@ -419,9 +415,7 @@ def escalations_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> list[i
             updated_at__lt=timezone.now() - older_than,
         ).values_list("pk", flat=True)[:200]
     )
-    with transaction.atomic():
-        for pk in stuck:
-            enqueue_on_commit(ESCALATE_TASK, pk, task_name=f"escalate-{pk}")
+    enqueue_each_on_commit(ESCALATE_TASK, stuck, name="escalate")
     return stuck
 
 

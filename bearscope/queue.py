@@ -1,6 +1,7 @@
 """Enqueueing django-q2 tasks by dotted path once the current transaction commits."""
 
 import logging
+from collections.abc import Iterable
 
 from django.db import transaction
 from django_q.tasks import async_task
@@ -19,3 +20,10 @@ def enqueue_on_commit(func_path: str, *args, task_name: str | None = None) -> No
         async_task(func_path, *args, task_name=task_name)
 
     transaction.on_commit(_enqueue, robust=True)
+
+
+def enqueue_each_on_commit(func_path: str, pks: Iterable[int], *, name: str) -> None:
+    """Enqueue `func_path(pk)` for each pk, named `<name>-<pk>`, once the transaction commits."""
+    with transaction.atomic():
+        for pk in pks:
+            enqueue_on_commit(func_path, pk, task_name=f"{name}-{pk}")

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from bearscope.llm import LlmCall, LlmError, LlmInvalidOutput, cached_system, output_parse, structured_call
 from bearscope.llm import llm_configured as claude_configured
-from bearscope.queue import enqueue_on_commit
+from bearscope.queue import enqueue_each_on_commit, enqueue_on_commit
 from kustomer.client import KustomerError, client_get
 from kustomer.models import Conversation
 
@@ -370,9 +370,7 @@ def writeback_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> list[int
 
 
 def writebacks_enqueue(*, classification_ids: list[int]) -> int:
-    with transaction.atomic():
-        for pk in classification_ids:
-            enqueue_on_commit(WRITEBACK_TASK, pk, task_name=f"writeback-{pk}")
+    enqueue_each_on_commit(WRITEBACK_TASK, classification_ids, name="writeback")
     return len(classification_ids)
 
 
@@ -389,9 +387,7 @@ def classification_stuck_sweep() -> list[int]:
         )
         .values_list("conversation_id", flat=True)[:500]
     )
-    with transaction.atomic():
-        for conversation_id in stuck:
-            enqueue_on_commit(CLASSIFY_TASK, conversation_id, task_name=f"classify-{conversation_id}")
+    enqueue_each_on_commit(CLASSIFY_TASK, stuck, name="classify")
     return stuck
 
 

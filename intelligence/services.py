@@ -21,7 +21,7 @@ from bearscope.llm import (
     output_parse,
     structured_call,
 )
-from bearscope.queue import enqueue_on_commit
+from bearscope.queue import enqueue_each_on_commit, enqueue_on_commit
 from kustomer.client import KustomerError
 from kustomer.models import Conversation, Message, WebhookEvent
 from kustomer.payloads import as_datetime, as_dict
@@ -299,9 +299,7 @@ def analyses_sweep() -> list[int]:
         .order_by("due_at")
         .values_list("pk", flat=True)[:SWEEP_LIMIT]
     )
-    with transaction.atomic():
-        for pk in due:
-            enqueue_on_commit(ANALYSE_TASK, pk, task_name=f"analyse-{pk}")
+    enqueue_each_on_commit(ANALYSE_TASK, due, name="analyse")
     return due
 
 
@@ -317,9 +315,7 @@ def extractions_sweep() -> list[int]:
             extraction_attempts__lt=EXTRACTION_MAX_ATTEMPTS,
         ).values_list("pk", flat=True)[:SWEEP_LIMIT]
     )
-    with transaction.atomic():
-        for pk in extract:
-            enqueue_on_commit(EXTRACT_TASK, pk, task_name=f"extract-{pk}")
+    enqueue_each_on_commit(EXTRACT_TASK, extract, name="extract")
     return extract
 
 

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from bearscope.queue import enqueue_on_commit
+from bearscope.queue import enqueue_each_on_commit, enqueue_on_commit
 
 from . import signals
 from .client import KustomerError, client_get, message_body_text
@@ -138,9 +138,7 @@ def events_sweep(*, older_than: timedelta) -> list[int]:
         .order_by("received_at")
         .values_list("pk", flat=True)[:SWEEP_LIMIT]
     )
-    with transaction.atomic():
-        for pk in stuck:
-            enqueue_on_commit(PROCESS_TASK, pk, task_name=f"event-{pk}")
+    enqueue_each_on_commit(PROCESS_TASK, stuck, name="event")
     return stuck
 
 

@@ -13,6 +13,7 @@ from kustomer.models import Conversation, SweepRun, WebhookEvent
 from kustomer.services import events_sweep
 from kustomer.sweeps import sweep_run, sweep_runs_prune
 
+from .factories import WebhookEventFactory
 from .helpers import post_webhook
 from .test_processing import fixture
 
@@ -48,32 +49,15 @@ class TestEventsSweep:
 
     def test_failed_events_are_retried_only_while_attempts_remain(self, settings):
         settings.KUSTOMER_EVENT_MAX_ATTEMPTS = 3
-        old = timezone.now() - timedelta(minutes=30)
-        retry = WebhookEvent.objects.create(
-            event_id="evt-retry",
-            name="kustomer.conversation.create",
-            body="{}",
-            received_at=old,
-            status=WebhookEvent.Status.FAILED,
-            attempts=2,
-        )
-        WebhookEvent.objects.create(
-            event_id="evt-given-up",
-            name="kustomer.conversation.create",
-            body="{}",
-            received_at=old,
-            status=WebhookEvent.Status.FAILED,
-            attempts=3,
-        )
-        WebhookEvent.objects.create(
-            event_id="evt-ignored",
-            name="kustomer.user.update",
-            body="{}",
-            received_at=old,
-            status=WebhookEvent.Status.IGNORED,
-        )
-        WebhookEvent.objects.filter(pk=retry.pk).update(updated_at=old)
+        retry = WebhookEventFactory(status=WebhookEvent.Status.FAILED, attempts=2)
+        WebhookEventFactory(
+            status=WebhookEvent.Status.FAILED, attempts=3
+        )  # given up: the admin's to reprocess
+        ignored = WebhookEventFactory(name="kustomer.user.update", status=WebhookEvent.Status.IGNORED)
+        for event in WebhookEvent.objects.all():
+            age(event, minutes=30)
         assert events_sweep(older_than=timedelta(minutes=5)) == [retry.pk]
+        assert ignored.pk not in events_sweep(older_than=timedelta(0))
 
 
 class TestSweepRuns:
