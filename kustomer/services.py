@@ -30,6 +30,7 @@ from .payloads import (
     event_conversation_id,
     json_clean,
     related_id,
+    text_clean,
 )
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ STORED_HEADERS = {
     "HTTP_X_FORWARDED_FOR": "X-Forwarded-For",
     "REMOTE_ADDR": "Remote-Addr",
 }
+MESSAGE_COUNT_LIMIT = 2**31 - 1  # a PositiveIntegerField on every database
 Outcome = tuple[str, str]  # (status, reason)
 
 
@@ -275,7 +277,7 @@ def _conversation_apply(data: dict, event: WebhookEvent) -> Outcome:
     conversation.assigned_teams = [as_str(t, 64) for t in as_list(attrs.get("assignedTeams"))]
     conversation.custom = json_clean(as_dict(attrs.get("custom")))
     conversation.default_lang = as_str(attrs.get("defaultLang"), 16)
-    conversation.message_count = max(as_int(attrs.get("messageCount")) or 0, 0)
+    conversation.message_count = min(max(as_int(attrs.get("messageCount")) or 0, 0), MESSAGE_COUNT_LIMIT)
     conversation.kustomer_created_at = as_datetime(attrs.get("createdAt")) or conversation.kustomer_created_at
     conversation.rev, conversation.kustomer_updated_at = rev, updated_at
     conversation.attributes = json_clean(attrs)
@@ -324,7 +326,7 @@ def _message_fill(message: Message, data: dict, conversation: Conversation) -> N
     message.direction = direction if direction in Message.Direction.values else ""
     message.channel = as_str(attrs.get("channel"), 32)
     message.subject = as_str(attrs.get("subject") or as_dict(attrs.get("meta")).get("subject"), 1024)
-    message.body = message_body_text(attrs).replace("\x00", "")
+    message.body = text_clean(message_body_text(attrs))
     message.meta = json_clean(as_dict(attrs.get("meta")))
     message.created_by = related_id(data, "createdBy")
     message.sent_at = as_datetime(attrs.get("sentAt")) or as_datetime(attrs.get("createdAt"))
