@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from bearscope.queue import enqueue_each_on_commit, enqueue_on_commit
+from bearscope.redaction import secrets_redact
 
 from . import signals
 from .client import KustomerError, client_get, message_body_text
@@ -114,7 +115,7 @@ def webhook_event_process(*, event_id: int) -> WebhookEvent:
     except Exception as exc:
         WebhookEvent.objects.filter(pk=event_id).update(
             status=WebhookEvent.Status.FAILED,
-            error=traceback.format_exc(limit=8)[-4000:],
+            error=secrets_redact(traceback.format_exc(limit=8))[-4000:],
             attempts=F("attempts") + 1,
             updated_at=timezone.now(),
         )
