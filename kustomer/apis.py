@@ -10,6 +10,7 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from .authentication import KustomerSignatureAuthentication
+from .payloads import text_clean
 from .services import webhook_event_receive
 
 
@@ -19,21 +20,30 @@ def envelope_parse(body: bytes) -> dict:
         envelope = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise ParseError(f"Body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ParseError("Body is nested too deeply to be a Kustomer event.") from exc
     if not isinstance(envelope, dict):
         raise ParseError("Body must be a JSON object.")
     missing = [key for key in ("id", "name", "data") if key not in envelope]
     if missing:
         raise ParseError(f"Body lacks required fields: {', '.join(missing)}.")
-    if not isinstance(envelope["id"], str) or not envelope["id"].strip() or len(envelope["id"]) > 128:
-        raise ParseError("Field 'id' must be a non-empty string of at most 128 characters.")
-    if not isinstance(envelope["name"], str) or not envelope["name"].strip() or len(envelope["name"]) > 128:
-        raise ParseError("Field 'name' must be a non-empty string of at most 128 characters.")
+    for field in ("id", "name"):
+        if not _short_text(envelope[field]):
+            raise ParseError(
+                f"Field '{field}' must be a non-empty string of at most 128 characters, "
+                "without NUL or unpaired surrogate characters."
+            )
     if not isinstance(envelope["data"], dict):
         raise ParseError("Field 'data' must be a JSON object.")
     org = envelope.get("org", "")
     if not isinstance(org, str) or len(org) > 64:
         raise ParseError("Field 'org' must be a string of at most 64 characters.")
     return envelope
+
+
+def _short_text(value) -> bool:
+    """A string usable as a stored key: they are compared as sent, so nothing is cleaned away."""
+    return isinstance(value, str) and bool(value.strip()) and len(value) <= 128 and text_clean(value) == value
 
 
 class KustomerWebhookApi(APIView):

@@ -58,7 +58,9 @@ class KustomerSignatureAuthentication(authentication.BaseAuthentication):
         if not given:
             raise exceptions.AuthenticationFailed("Missing signature header.")
         expected = signature_expected(body, secret)
-        if not hmac.compare_digest(expected, given.strip().lower()):
+        given = given.strip().lower()
+        # compare_digest raises TypeError on non-ASCII text, which a header can carry.
+        if not given.isascii() or not hmac.compare_digest(expected, given):
             raise exceptions.AuthenticationFailed("Signature does not match.")
         return (KustomerWebhook(), None)
 

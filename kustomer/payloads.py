@@ -1,6 +1,8 @@
 """Tolerant readers for Kustomer's JSON:API payloads: unknown fields ignored, odd types survive."""
 
-from datetime import datetime
+import math
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
@@ -17,6 +19,17 @@ HANDLED_EVENTS = frozenset(
 )
 
 
+# A 64-bit signed column (rev) holds no more; anything beyond is not a real value.
+INT_LIMIT = 2**63 - 1
+# JSON may escape half of a surrogate pair alone; no database encoding can store one.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def text_clean(value: str) -> str:
+    """`value` as storable text: NUL removed (PostgreSQL refuses it), lone surrogates replaced."""
+    return LONE_SURROGATE.sub("\ufffd", value.replace("\x00", ""))
+
+
 def as_dict(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
 
@@ -28,35 +41,43 @@ def as_list(value: Any) -> list:
 def as_str(value: Any, max_length: int = 255) -> str:
     if value is None or isinstance(value, dict | list):
         return ""
-    # PostgreSQL text cannot hold NUL; a sender could put one in any string.
-    return str(value).replace("\x00", "")[:max_length]
+    return text_clean(str(value))[:max_length]
 
 
 def as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
+    """An integer a 64-bit column can hold, from an int, a whole float or a decimal string."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
+    if isinstance(value, float):
+        value = int(value) if value.is_integer() else None
+    elif isinstance(value, str):
+        try:
+            value = int(value.strip(), 10) if value.strip().lstrip("-").isdecimal() else None
+        except ValueError:  # more digits than int() converts, or "--5"
+            value = None
+    return value if value is not None and -INT_LIMIT <= value <= INT_LIMIT else None
 
 
 def as_datetime(value: Any) -> datetime | None:
+    """An aware datetime (naive ones are UTC) that UTC can represent, or None."""
     if not isinstance(value, str):
         return None
     try:
-        return parse_datetime(value)
-    except ValueError:
+        parsed = parse_datetime(value)
+        if parsed is None:
+            return None
+        # Stored values are aware; comparing a naive one with them would raise.
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
 
 
 def json_clean(value: Any) -> Any:
-    """A copy without NUL characters, which PostgreSQL's jsonb refuses."""
+    """A copy PostgreSQL's jsonb and SQLite's JSON check accept: clean text, no NaN or infinity."""
     if isinstance(value, str):
-        return value.replace("\x00", "")
+        return text_clean(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if isinstance(value, dict):
         return {json_clean(k): json_clean(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from bearscope.queue import enqueue_each_on_commit, enqueue_on_commit
+from bearscope.redaction import secrets_redact
 
 from . import signals
 from .client import KustomerError, client_get, message_body_text
@@ -30,6 +31,7 @@ from .payloads import (
     event_conversation_id,
     json_clean,
     related_id,
+    text_clean,
 )
 
 logger = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ STORED_HEADERS = {
     "HTTP_X_FORWARDED_FOR": "X-Forwarded-For",
     "REMOTE_ADDR": "Remote-Addr",
 }
+MESSAGE_COUNT_LIMIT = 2**31 - 1  # a PositiveIntegerField on every database
 Outcome = tuple[str, str]  # (status, reason)
 
 
@@ -112,7 +115,7 @@ def webhook_event_process(*, event_id: int) -> WebhookEvent:
     except Exception as exc:
         WebhookEvent.objects.filter(pk=event_id).update(
             status=WebhookEvent.Status.FAILED,
-            error=traceback.format_exc(limit=8)[-4000:],
+            error=secrets_redact(traceback.format_exc(limit=8))[-4000:],
             attempts=F("attempts") + 1,
             updated_at=timezone.now(),
         )
@@ -275,7 +278,7 @@ def _conversation_apply(data: dict, event: WebhookEvent) -> Outcome:
     conversation.assigned_teams = [as_str(t, 64) for t in as_list(attrs.get("assignedTeams"))]
     conversation.custom = json_clean(as_dict(attrs.get("custom")))
     conversation.default_lang = as_str(attrs.get("defaultLang"), 16)
-    conversation.message_count = max(as_int(attrs.get("messageCount")) or 0, 0)
+    conversation.message_count = min(max(as_int(attrs.get("messageCount")) or 0, 0), MESSAGE_COUNT_LIMIT)
     conversation.kustomer_created_at = as_datetime(attrs.get("createdAt")) or conversation.kustomer_created_at
     conversation.rev, conversation.kustomer_updated_at = rev, updated_at
     conversation.attributes = json_clean(attrs)
@@ -324,7 +327,7 @@ def _message_fill(message: Message, data: dict, conversation: Conversation) -> N
     message.direction = direction if direction in Message.Direction.values else ""
     message.channel = as_str(attrs.get("channel"), 32)
     message.subject = as_str(attrs.get("subject") or as_dict(attrs.get("meta")).get("subject"), 1024)
-    message.body = message_body_text(attrs).replace("\x00", "")
+    message.body = text_clean(message_body_text(attrs))
     message.meta = json_clean(as_dict(attrs.get("meta")))
     message.created_by = related_id(data, "createdBy")
     message.sent_at = as_datetime(attrs.get("sentAt")) or as_datetime(attrs.get("createdAt"))

@@ -1,6 +1,8 @@
 """Settings from the environment: production refusals, database and broker choice, queue timing."""
 
 import os
+import secrets
+import string
 import subprocess
 import sys
 from pathlib import Path
@@ -10,13 +12,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def django_setup(settings_module: str, **env: str) -> subprocess.CompletedProcess:
+DEFAULT_PRINTS = (
+    "print(s.DATABASES['default']['ENGINE']); print('orm' if s.Q_CLUSTER.get('orm') else 'redis'); "
+    "print(s.Q_CLUSTER['timeout'] < s.Q_CLUSTER['retry'], s.Q_CLUSTER['max_attempts'])"
+)
+
+
+def django_setup(
+    settings_module: str, *, prints: str = DEFAULT_PRINTS, **env: str
+) -> subprocess.CompletedProcess:
     """Import settings in a fresh interpreter with only the given variables, and print a few."""
-    script = (
-        "import django; django.setup(); from django.conf import settings as s; "
-        "print(s.DATABASES['default']['ENGINE']); print('orm' if s.Q_CLUSTER.get('orm') else 'redis'); "
-        "print(s.Q_CLUSTER['timeout'] < s.Q_CLUSTER['retry'], s.Q_CLUSTER['max_attempts'])"
-    )
+    script = f"import django; django.setup(); from django.conf import settings as s; {prints}"
     clean = {
         k: v
         for k, v in os.environ.items()
@@ -70,3 +76,34 @@ def test_production_starts_with_a_secret_and_debug_off():
         "bearscope.settings.production", DJANGO_SECRET_KEY="x" * 50, DJANGO_ALLOWED_HOSTS="a.example"
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_login_throttle_limits_come_from_the_environment(settings):
+    assert (settings.AXES_FAILURE_LIMIT, settings.AXES_COOLOFF_TIME.total_seconds()) == (5, 900.0)
+    prints = "print(s.AXES_FAILURE_LIMIT, s.AXES_COOLOFF_TIME.total_seconds(), s.AXES_LOCKOUT_PARAMETERS)"
+    chosen = django_setup(
+        "bearscope.settings.local", prints=prints, LOGIN_FAILURE_LIMIT="3", LOGIN_COOLOFF_MINUTES="2.5"
+    )
+    assert chosen.returncode == 0, chosen.stderr
+    assert chosen.stdout.strip() == "3 150.0 [['username', 'ip_address']]"
+
+
+def test_production_passes_the_deploy_check_without_warnings():
+    secret = "".join(
+        secrets.choice(string.ascii_letters + string.digits + "!@#$%^&*(-_=+)") for _ in range(60)
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_"))},
+            "DJANGO_SETTINGS_MODULE": "bearscope.settings.production",
+            "DJANGO_SECRET_KEY": secret,
+            "DJANGO_ALLOWED_HOSTS": "bearscope.example.com",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout

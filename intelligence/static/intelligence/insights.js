@@ -2,6 +2,7 @@
 (function () {
   "use strict";
   if (typeof Chart === "undefined") { return; }
+  var drillUrl = JSON.parse(document.getElementById("insights-drill-url").textContent);
   var palette = ["#2563eb", "#16a34a", "#dc2626", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#475569", "#ea580c"];
   document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
     var source = document.getElementById(canvas.dataset.chart);
@@ -25,7 +26,7 @@
         onClick: function (event, elements) {
           if (!elements.length) { return; }
           var link = data.links[elements[0].datasetIndex][elements[0].index];
-          if (link) { window.location.href = window.INSIGHTS_DRILL_URL + link; }
+          if (link) { window.location.href = drillUrl + link; }
         }
       }
     });
