@@ -127,21 +127,26 @@ class Child:
     def log_tail(self, limit: int = 3000) -> str:
         return self.log()[-limit:]
 
+    def terminate(self) -> None:
+        """SIGTERM to the group: qcluster finishes what it holds, gunicorn its requests."""
+        if self.alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, signal.SIGTERM)
+
     def stop(self, grace: float = 10) -> None:
-        """SIGTERM to the group (qcluster finishes what it holds), SIGKILL after `grace` seconds."""
-        if self.proc is None or self.proc.poll() is not None:
+        """SIGTERM to the group, SIGKILL after `grace` seconds."""
+        if not self.alive:
             return
+        self.terminate()
         try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
             self.proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # our own session only
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, signal.SIGKILL)  # our own session only
             self.proc.wait(timeout=5)
-        except ProcessLookupError:
-            pass
 
-    def close(self) -> None:
-        self.stop()
+    def close(self, grace: float = 10) -> None:
+        self.stop(grace)
         self.output.close()
         Path(self.output.name).unlink(missing_ok=True)
 
