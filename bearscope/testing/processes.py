@@ -285,8 +285,20 @@ class PrivatePostgres:
         """`fast` disconnects every client at once, as a restart or failover does."""
         self._run(_postgres_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
 
-    def create_database(self, name: str) -> str:
+    def create_database(self, name: str, *, copy_of: str = "") -> str:
+        """A new database, optionally a copy (schema and rows) of the one at URL `copy_of`; its URL."""
         self._run(_postgres_bin("createdb"), "-h", LOOPBACK, "-p", str(self.port), "-U", "postgres", name)
+        if copy_of:
+            # Seconds, where migrating a fresh database takes a minute on a busy machine.
+            dump = subprocess.run(
+                [_postgres_bin("pg_dump"), "--no-owner", "--dbname", copy_of], capture_output=True, check=True
+            )
+            subprocess.run(
+                [_postgres_bin("psql"), "-q", "-v", "ON_ERROR_STOP=1", "--dbname", self.url(name)],
+                input=dump.stdout,
+                capture_output=True,
+                check=True,
+            )
         return self.url(name)
 
     def url(self, name: str) -> str:

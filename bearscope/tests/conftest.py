@@ -72,6 +72,7 @@ class Stack:
         self.env = product_env(**{**defaults, **env})
         self.children: list[Child] = []
         self.web_url = ""
+        self.closed = False
 
     def web(self) -> str:
         """Start gunicorn and subscribe the sandbox's webhooks to it; returns the webhook URL."""
@@ -128,6 +129,9 @@ class Stack:
             raise AssertionError(f"{exc}\n{logs}") from None
 
     def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
         # All at once, and briefly: the test has its answers; django-q2 may wait 30 s on a graceful stop.
         for child in self.children:
             child.terminate()

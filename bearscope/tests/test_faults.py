@@ -7,11 +7,14 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from io import StringIO
 
+import psycopg
+import requests
 from django.core.management import call_command
 
 from autoreply.models import AutoReply, AutoReplyPolicy, Mode
 from autoreply.starter import starter_load
 from bearscope.testing.messages_server import error, hang
+from bearscope.testing.processes import PrivatePostgres
 from classification.local.services import local_model_train
 from classification.models import Classification
 from kustomer.models import Conversation, WebhookEvent
@@ -183,3 +186,145 @@ def test_claude_overloaded_throughout_sends_every_conversation_to_the_fallback_o
     print(
         f"\n[Claude 529 throughout] {len(ids)} conversations: {dict(routes)}, {len(requests)} calls refused"
     )
+
+
+def test_kustomer_429_and_5xx_bursts_back_off_within_the_org_budget_across_two_clusters(make_stack):
+    limit, window = 4, 3
+    stack = make_stack(
+        KUSTOMER_RATE_LIMIT_PER_MINUTE=str(limit),
+        KUSTOMER_RATE_WINDOW_SECONDS=str(window),
+        # More retries than injected failures: a write-back must outlast any burst it meets.
+        KUSTOMER_MAX_RETRIES="7",
+        KUSTOMER_MAX_WAIT_SECONDS="30",
+        Q_TIMEOUT="45",
+        Q_RETRY="90",
+    )
+    call_command("taxonomy_load", stdout=StringIO())
+    stack.control(
+        "POST",
+        "faults",
+        [
+            {"status": 429, "count": 3, "method": "PATCH", "retry_after": 1},
+            {"status": 503, "count": 2, "method": "PATCH"},
+            {"status": 500, "count": 1, "method": "PATCH"},
+            {"status": 502, "count": 1, "method": "PATCH"},
+        ],
+    )
+    stack.web()
+    first, second = stack.qcluster("qcluster A"), stack.qcluster("qcluster B")
+    began = time.monotonic()
+    ids = [stack.new_conversation(f"Where is my order? Reference {n:03d}.") for n in range(10)]
+    stack.wait_for(
+        lambda: Classification.objects.filter(writeback_status="done").count() == len(ids),
+        timeout=120,
+        what="every write-back done",
+    )
+    elapsed = time.monotonic() - began
+    stats = stack.sandbox.stats()
+    per_window = Counter()
+    for second_, count in stats["by_second"].items():
+        per_window[int(second_) // window] += count
+    assert sum(per_window.values()) == stats["total"]
+    assert max(per_window.values()) <= limit, sorted(per_window.items())
+    assert stats["statuses"] == {"200": len(ids), "429": 3, "503": 2, "500": 1, "502": 1}
+    patches = [stack.writes(f"PATCH /v1/conversations/{c}") for c in ids]
+    assert sum(patches) == len(ids) + 7 and min(patches) >= 1
+    assert set(Classification.objects.values_list("writeback_attempts", flat=True)) == {1}
+    logs = first.log() + second.log()
+    assert logs.count("retrying in") == 7  # each failure backed off, none gave up
+    assert all("classify-" in " ".join(cluster.tasks_run()) for cluster in (first, second))
+    print(
+        f"\n[Kustomer bursts] {len(ids)} write-backs with 7 injected failures in {elapsed:.1f} s; "
+        f"requests per {window} s window (limit {limit}): {[n for _, n in sorted(per_window.items())]}"
+    )
+
+
+def test_postgresql_restarted_while_events_arrive_loses_nothing(make_stack, webhook_receiver):
+    postgres = PrivatePostgres().init()
+    stack = make_stack()
+    try:
+        postgres.start()
+        call_command("taxonomy_load", stdout=StringIO())
+        # A copy of the test database: migrated, with the taxonomy.
+        stack.env["DATABASE_URL"] = postgres.create_database(
+            "bearscope_restart", copy_of=stack.env["DATABASE_URL"]
+        )
+        # Real events: the sandbox's own for 15 new conversations, recorded and then replayed by us.
+        stack.control("POST", "webhooks", {"url": webhook_receiver.url, "secret": stack.secret})
+        ids = [stack.new_conversation(f"Where is my order? Reference {n:03d}.") for n in range(15)]
+        events = [delivery["json"] for delivery in webhook_receiver.wait_for(len(ids) * 2)]
+        stack.web()
+        stack.qcluster()
+        readyz = stack.web_url.replace("/webhooks/kustomer/", "/readyz")
+
+        answers: dict[str, list[object]] = {}
+        not_ready = None
+        for number, event in enumerate(events):
+            if number == 10:
+                postgres.stop()
+                down_since = time.monotonic()
+            if number == 18:
+                not_ready = requests.get(readyz, timeout=10)
+                postgres.start()
+                down_for = time.monotonic() - down_since
+            answers[event["id"]] = [answer(stack, event)]
+            time.sleep(0.1)
+        acknowledged = {event_id for event_id, seen in answers.items() if seen[0] == 200}
+        outcomes = Counter(str(seen[0]) for seen in answers.values())
+        assert not_ready is not None and not_ready.status_code == 503
+        assert "database: OperationalError" in not_ready.json()["problems"]
+        # Every answer was 200 or retryable: 503 or no connection, never a 500 or a 4xx.
+        assert set(outcomes) <= {"200", "503", "connection error"}, outcomes
+        assert outcomes["200"] < len(events)  # the outage was seen
+        with psycopg.connect(postgres.url("bearscope_restart"), autocommit=True) as db:
+            stored = {row[0] for row in db.execute("SELECT event_id FROM kustomer_webhookevent")}
+            assert acknowledged <= stored
+            # The sender tries again until each event is acknowledged, as Kustomer does.
+            for _ in range(20):
+                missing = [e for e in events if answers[e["id"]][-1] != 200]
+                if not missing:
+                    break
+                for event in missing:
+                    answers[event["id"]].append(answer(stack, event))
+                time.sleep(0.5)
+            assert all(seen[-1] == 200 for seen in answers.values())
+
+            def settled() -> bool:
+                rows = db.execute(
+                    "SELECT count(*) FILTER (WHERE status = 'processed'), count(*) "
+                    "FROM kustomer_webhookevent WHERE name <> 'kustomer.conversation.update'"
+                ).fetchone()
+                written = db.execute(
+                    "SELECT count(*) FROM classification_classification WHERE writeback_status = 'done'"
+                ).fetchone()[0]
+                return rows == (len(events), len(events)) and written == len(ids)
+
+            stack.wait_for(
+                settled, timeout=90, what="every event processed and every conversation written back"
+            )
+            attempts = Counter(
+                row[0]
+                for row in db.execute(
+                    "SELECT attempts FROM kustomer_webhookevent WHERE name <> 'kustomer.conversation.update'"
+                )
+            )
+            classifications = db.execute(
+                "SELECT count(*), count(DISTINCT conversation_id) FROM classification_classification"
+            ).fetchone()
+        assert classifications == (len(ids), len(ids))
+        assert [stack.writes(f"PATCH /v1/conversations/{c}") for c in ids] == [1] * len(ids)
+        print(
+            f"\n[PostgreSQL restart] {len(events)} events, first answers {dict(outcomes)}, database down "
+            f"{down_for:.1f} s; all stored and processed after resending (attempts {dict(attempts)})"
+        )
+    finally:
+        stack.close()
+        postgres.destroy()
+
+
+def answer(stack, event: dict) -> object:
+    """The status code the web server gave a delivery, or "connection error"."""
+    try:
+        return deliver(stack.web_url, stack.secret, event, timeout=10).status_code
+    except requests.RequestException:
+        return "connection error"
