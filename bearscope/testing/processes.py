@@ -208,7 +208,7 @@ def web_server(env: dict[str, str], port: int, *, workers: int = 2) -> Child:
     argv = [
         str(gunicorn), "bearscope.wsgi:application",
         "--bind", f"{LOOPBACK}:{port}",
-        "--workers", str(workers), "--worker-class", "sync",
+        "--workers", str(workers), "--worker-class", "sync", "--preload",
         "--log-level", "warning", "--error-logfile", "-", "--chdir", str(ROOT),
     ]  # fmt: skip
     return Child("web server (gunicorn)", argv, env)
