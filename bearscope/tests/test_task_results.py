@@ -23,7 +23,7 @@ def test_old_successes_go_recent_ones_and_failures_stay(settings):
     result("old-ok", days_ago=8, success=True)
     result("new-ok", days_ago=6, success=True)
     result("old-failed", days_ago=30, success=False)
-    assert task_results_prune() == "deleted 1"
+    assert task_results_prune() == "deleted 1 task results, 0 sweeper runs"
     assert set(Task.objects.values_list("name", flat=True)) == {"new-ok", "old-failed"}
 
 
