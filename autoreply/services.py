@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from bearscope.queue import enqueue_each_on_commit, enqueue_on_commit
+from bearscope.queue import enqueue_each_on_commit, enqueue_on_commit, task_claim_expiry
 from classification.models import Classification
 from kustomer.client import (
     KustomerClient,
@@ -52,9 +52,6 @@ ESCALATE_TASK = "autoreply.tasks.escalation_apply"
 # How long after its classification a conversation may still get its first auto-reply decision
 # (the sweeper retries decisions Kustomer could not help with, or whose task was lost).
 DECIDE_WINDOW = timedelta(hours=1)
-# A worker killed mid-send leaves "sending" behind; after this long (well past Q_TIMEOUT, so its
-# worker is gone) the sweeper reconciles it.
-STALE_SENDING = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 # Errors after which Kustomer did nothing and never will for this request: retrying cannot help.
 FINAL_ERRORS = (KustomerBadRequest, KustomerAuthError, KustomerNotFound)
@@ -190,9 +187,10 @@ def reply_deliver(*, reply_id: int) -> AutoReply:
     reply = AutoReply.objects.select_related("conversation__customer").get(pk=reply_id)
     if claimed:
         return _send(reply, client_get())
+    # A worker killed mid-send leaves "sending" behind; past its task timeout that worker is gone.
     if reply.state == AutoReply.State.UNKNOWN or (
         reply.state == AutoReply.State.SENDING
-        and (reply.sending_started_at is None or reply.sending_started_at < now - STALE_SENDING)
+        and (reply.sending_started_at is None or reply.sending_started_at < now - task_claim_expiry())
     ):
         return reply_reconcile(reply_id=reply_id)
     return reply
@@ -280,7 +278,7 @@ def reply_reconcile(*, reply_id: int) -> AutoReply:
         AutoReply.objects.filter(pk=reply_id)
         .filter(
             Q(state=AutoReply.State.UNKNOWN)
-            | Q(state=AutoReply.State.SENDING, sending_started_at__lt=now - STALE_SENDING)
+            | Q(state=AutoReply.State.SENDING, sending_started_at__lt=now - task_claim_expiry())
             | Q(state=AutoReply.State.SENDING, sending_started_at__isnull=True)
         )
         .update(state=AutoReply.State.SENDING, sending_started_at=now, updated_at=now)
@@ -328,7 +326,7 @@ def replies_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> list[int]:
         AutoReply.objects.filter(
             # An unknown send waits too: a create that timed out may still be landing in Kustomer.
             Q(state__in=[AutoReply.State.PENDING, AutoReply.State.UNKNOWN], updated_at__lt=now - older_than)
-            | Q(state=AutoReply.State.SENDING, sending_started_at__lt=now - STALE_SENDING)
+            | Q(state=AutoReply.State.SENDING, sending_started_at__lt=now - task_claim_expiry())
         ).values_list("pk", flat=True)[:200]
     )
     replies_enqueue(reply_ids=stuck)

@@ -2,11 +2,16 @@
 
 import logging
 from collections.abc import Iterable
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django_q.tasks import async_task
 
 logger = logging.getLogger(__name__)
+
+# django-q2 lets a task run 3 s past Q_TIMEOUT before its guard (every 0.5 s) kills the worker.
+TIMEOUT_MARGIN = timedelta(seconds=5)
 
 
 def enqueue_on_commit(func_path: str, *args, task_name: str | None = None) -> None:
@@ -27,3 +32,12 @@ def enqueue_each_on_commit(func_path: str, pks: Iterable[int], *, name: str) -> 
     with transaction.atomic():
         for pk in pks:
             enqueue_on_commit(func_path, pk, task_name=f"{name}-{pk}")
+
+
+def task_claim_expiry() -> timedelta:
+    """How long a worker's claim on a row (started at, sending since) may last.
+
+    Past the task timeout django-q2 has killed that worker, so an older claim belongs to a dead
+    one: the redelivered task (or the sweeper) may take it over instead of waiting longer.
+    """
+    return timedelta(seconds=settings.Q_CLUSTER["timeout"]) + TIMEOUT_MARGIN

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from bearscope.llm import LlmCall, LlmError, LlmInvalidOutput, cached_system, output_parse, structured_call
 from bearscope.llm import llm_configured as claude_configured
-from bearscope.queue import enqueue_each_on_commit, enqueue_on_commit
+from bearscope.queue import enqueue_each_on_commit, enqueue_on_commit, task_claim_expiry
 from kustomer.client import KustomerError, client_get
 from kustomer.models import Conversation
 
@@ -38,8 +38,6 @@ logger = logging.getLogger(__name__)
 
 CLASSIFY_TASK = "classification.tasks.conversation_classify"
 WRITEBACK_TASK = "classification.tasks.classification_write_back"
-# A worker killed mid-call leaves its start behind; after this long another may take it.
-STALE_START = timedelta(minutes=5)
 CLAIM_MINUTES = 5
 WRITEBACK_MAX_ATTEMPTS = 10
 
@@ -75,8 +73,10 @@ def conversation_classify(*, conversation_id: int) -> Classification | None:
     except IntegrityError:
         classification = Classification.objects.get(conversation=conversation, current=True)
     now = timezone.now()
+    # A worker killed mid-call leaves its start behind; once its task timeout has passed, it is dead.
+    stale = now - task_claim_expiry()
     taken = Classification.objects.filter(
-        Q(started_at__isnull=True) | Q(started_at__lt=now - STALE_START),
+        Q(started_at__isnull=True) | Q(started_at__lt=stale),
         pk=classification.pk,
         status=Classification.Status.PENDING,
     ).update(started_at=now)
@@ -376,15 +376,13 @@ def writebacks_enqueue(*, classification_ids: list[int]) -> int:
 
 def classification_stuck_sweep() -> list[int]:
     """Re-enqueue classifications a killed worker left pending; returns their conversation ids."""
+    stale = timezone.now() - task_claim_expiry()
     stuck = list(
         Classification.objects.filter(
             status=Classification.Status.PENDING,
             current=True,
         )
-        .filter(
-            Q(started_at__isnull=True, created_at__lt=timezone.now() - STALE_START)
-            | Q(started_at__lt=timezone.now() - STALE_START)
-        )
+        .filter(Q(started_at__isnull=True, created_at__lt=stale) | Q(started_at__lt=stale))
         .values_list("conversation_id", flat=True)[:500]
     )
     enqueue_each_on_commit(CLASSIFY_TASK, stuck, name="classify")

@@ -1,7 +1,9 @@
 """The Kustomer webhook endpoint: verify, store once, enqueue, answer."""
 
 import json
+import logging
 
+from django.db import InterfaceError, OperationalError
 from rest_framework import status
 from rest_framework.exceptions import ParseError
 from rest_framework.permissions import IsAuthenticated
@@ -12,6 +14,11 @@ from rest_framework.views import APIView
 from .authentication import KustomerSignatureAuthentication
 from .payloads import text_clean
 from .services import webhook_event_receive
+
+logger = logging.getLogger(__name__)
+
+# Kustomer retries on its own schedule; the header tells any other sender when to come back.
+DATABASE_RETRY_AFTER_SECONDS = 30
 
 
 def envelope_parse(body: bytes) -> dict:
@@ -56,7 +63,21 @@ class KustomerWebhookApi(APIView):
     def post(self, request):
         body = request._request.body
         envelope = envelope_parse(body)
-        event, created = webhook_event_receive(envelope=envelope, body=body, meta=request.META)
+        try:
+            event, created = webhook_event_receive(envelope=envelope, body=body, meta=request.META)
+        except (OperationalError, InterfaceError) as exc:
+            # Not stored, so not acknowledged: a retryable 503, never a 500, so the sender tries again.
+            logger.error("Webhook event %s not stored, database unavailable: %s", envelope["id"], exc)
+            return Response(
+                {
+                    "status": "unavailable",
+                    "event_id": envelope["id"],
+                    "detail": "The event could not be stored because the database is unavailable; "
+                    "send it again later.",
+                },
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+            )
         answer = {"status": "accepted" if created else "duplicate", "event_id": event.event_id}
         if created and event.status == event.Status.IGNORED:
             answer["ignored"] = event.reason

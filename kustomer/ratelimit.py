@@ -1,4 +1,8 @@
-"""One org-wide Kustomer request budget per minute, shared by every process via the database or Redis."""
+"""One org-wide Kustomer request budget per minute, shared by every process via the database or Redis.
+
+The window is a minute, as Kustomer's is; KUSTOMER_RATE_WINDOW_SECONDS shortens it (with the limit
+scaled to match) only so that tests can cross several windows in seconds.
+"""
 
 import logging
 import time
@@ -62,29 +66,34 @@ class RedisBudget:
 class RateBudget:
     """Blocks until the org's budget has a slot this minute, or raises if that would take too long."""
 
-    def __init__(self, backend: Budget, *, limit: int, max_wait: float) -> None:
+    def __init__(self, backend: Budget, *, limit: int, max_wait: float, window_seconds: int = 60) -> None:
         self.backend = backend
         self.limit = limit
         self.max_wait = max_wait
+        self.window_seconds = window_seconds
 
     def acquire(self) -> None:
         deadline = time.monotonic() + self.max_wait
         while True:
             now = time.time()
-            window = int(now // 60)
+            window = int(now // self.window_seconds)
             if self.backend.try_acquire(window, self.limit):
                 return
-            wait = (window + 1) * 60 - now + 0.05
+            wait = (window + 1) * self.window_seconds - now + 0.05
             if time.monotonic() + wait > deadline:
                 raise KustomerBudgetExhausted(
-                    f"Org-wide Kustomer budget of {self.limit}/minute is used up for the next {wait:.0f} s"
+                    f"Org-wide Kustomer budget of {self.limit} per {self.window_seconds} s is used up "
+                    f"for the next {wait:.0f} s"
                 )
-            logger.info("Kustomer budget used up; waiting %.1f s for the next minute", wait)
+            logger.info("Kustomer budget used up; waiting %.1f s for the next window", wait)
             time.sleep(wait)
 
 
 def budget_get() -> RateBudget:
     backend: Budget = RedisBudget(settings.REDIS_URL) if settings.REDIS_URL else DatabaseBudget()
     return RateBudget(
-        backend, limit=settings.KUSTOMER_RATE_LIMIT_PER_MINUTE, max_wait=settings.KUSTOMER_MAX_WAIT_SECONDS
+        backend,
+        limit=settings.KUSTOMER_RATE_LIMIT_PER_MINUTE,
+        max_wait=settings.KUSTOMER_MAX_WAIT_SECONDS,
+        window_seconds=settings.KUSTOMER_RATE_WINDOW_SECONDS,
     )

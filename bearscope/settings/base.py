@@ -154,6 +154,9 @@ KUSTOMER_WEBHOOK_SECRET = env("KUSTOMER_WEBHOOK_SECRET", default="")
 KUSTOMER_MACHINE_USER_ID = env("KUSTOMER_MACHINE_USER_ID", default="")
 KUSTOMER_WEBHOOK_MAX_BYTES = env.int("KUSTOMER_WEBHOOK_MAX_BYTES", default=1024 * 1024)
 KUSTOMER_RATE_LIMIT_PER_MINUTE = env.int("KUSTOMER_RATE_LIMIT_PER_MINUTE", default=1000)
+# Kustomer's budget window is a minute. Tests shorten it (1-60 s) to cross windows quickly; the
+# limit above then counts per window.
+KUSTOMER_RATE_WINDOW_SECONDS = env.int("KUSTOMER_RATE_WINDOW_SECONDS", default=60)
 KUSTOMER_TIMEOUT_CONNECT = env.float("KUSTOMER_TIMEOUT_CONNECT", default=3.05)
 KUSTOMER_TIMEOUT_READ = env.float("KUSTOMER_TIMEOUT_READ", default=15.0)
 KUSTOMER_MAX_RETRIES = env.int("KUSTOMER_MAX_RETRIES", default=4)

@@ -1,10 +1,12 @@
 """The classifier through the real anthropic SDK against a local Messages API server."""
 
 import json
+from datetime import timedelta
 
 import pytest
 import requests
 from django.test import Client
+from django.utils import timezone
 
 from bearscope.testing.messages_server import error, hang, refusal, repeat, reply_json
 from classification.models import Classification, ClassifierSettings, Intent, PriorityLevel
@@ -193,6 +195,21 @@ class TestOnce:
         second = conversation_classify(conversation_id=conversation.pk)
         assert first.pk == second.pk
         assert Classification.objects.count() == 1
+        assert len(claude.message_requests) == 1
+
+    def test_a_start_older_than_the_task_timeout_belongs_to_a_dead_worker(
+        self, conversation, claude, settings
+    ):
+        settings.Q_CLUSTER = {**settings.Q_CLUSTER, "timeout": 10}
+        claude.script(reply_json(GOOD))
+        left = Classification.objects.create(
+            conversation=conversation, started_at=timezone.now() - timedelta(seconds=8)
+        )
+        assert (
+            conversation_classify(conversation_id=conversation.pk).status == "pending"
+        )  # its worker may live
+        Classification.objects.filter(pk=left.pk).update(started_at=timezone.now() - timedelta(seconds=16))
+        assert conversation_classify(conversation_id=conversation.pk).status == "done"
         assert len(claude.message_requests) == 1
 
     def test_duplicate_webhooks_produce_one_classification(

@@ -211,7 +211,7 @@ class SandboxApp:
         except ApiError as exc:
             status, payload, headers = exc.status, exc.body, {**self.limit_headers(now), **exc.headers}
         with self.state.lock:
-            self.state.stats.record(now, route, status)
+            self.state.stats.record(now, route, status, f"{method} {path}")
         return status, payload, headers
 
     def answer(

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 FAULT_STATUSES = {200, 429, 500, 502, 503, 504}
+# Per-second counts are kept this long: enough to check a budget over any window of a test run.
+SECONDS_KEPT = 600
 BODY_SHAPES = {"jsonapi", "legacy"}
 
 
@@ -150,19 +152,31 @@ class Stats:
     def __init__(self) -> None:
         self.total = 0
         self.by_minute: Counter[str] = Counter()
+        self.by_second: Counter[int] = Counter()
         self.by_route: Counter[str] = Counter()
+        self.writes_by_path: Counter[str] = Counter()
         self.statuses: Counter[str] = Counter()
 
-    def record(self, now: float, route: str, status: int) -> None:
+    def record(self, now: float, route: str, status: int, request: str = "") -> None:
+        """`route` names the template (GET /v1/conversations/{id}); `request` the method and actual path."""
         self.total += 1
         self.by_minute[str(minute_of(now))] += 1
+        second = int(now)
+        if second not in self.by_second:
+            for old in [s for s in self.by_second if s < second - SECONDS_KEPT]:
+                del self.by_second[old]
+        self.by_second[second] += 1
         self.by_route[route] += 1
+        if request and not request.startswith("GET "):
+            self.writes_by_path[request] += 1
         self.statuses[str(status)] += 1
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "total": self.total,
             "by_minute": dict(self.by_minute),
+            "by_second": {str(second): count for second, count in sorted(self.by_second.items())},
             "by_route": dict(self.by_route),
+            "writes_by_path": dict(self.writes_by_path),
             "statuses": dict(self.statuses),
         }

@@ -17,6 +17,7 @@ from kustomer.exceptions import (
     KustomerServerError,
     KustomerUnknownOutcome,
 )
+from kustomer.models import RateWindow
 from kustomer.ratelimit import DatabaseBudget, RateBudget, RedisBudget
 
 from .sandbox_fixtures import CUSTOMER_ID as CUSTOMER
@@ -244,6 +245,14 @@ class TestBudget:
             t.join()
         assert results.count("ok") == 10
         assert results.count("refused") == 10
+
+    @pytest.mark.django_db
+    def test_a_shorter_window_waits_for_the_next_one_instead_of_failing(self):
+        budget = RateBudget(DatabaseBudget(), limit=2, max_wait=5, window_seconds=1)
+        for _ in range(3):
+            budget.acquire()
+        counts = list(RateWindow.objects.order_by("window").values_list("count", flat=True))
+        assert len(counts) == 2 and sum(counts) == 3 and max(counts) == 2
 
     def test_redis_budget_counts_per_minute(self):
         try:

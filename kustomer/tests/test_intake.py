@@ -5,7 +5,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from django.db import connection, connections
+from django.db import OperationalError, connection, connections
 from django.test import Client
 
 from kustomer.models import WebhookEvent
@@ -195,3 +195,40 @@ def test_unknown_event_name_is_stored_ignored_and_200(client, django_capture_on_
     event = WebhookEvent.objects.get()
     assert event.status == WebhookEvent.Status.IGNORED
     assert callbacks == []
+
+
+@pytest.mark.django_db
+class TestDatabaseOutage:
+    """The database at the network boundary: its connection fails the way a restarting server's does."""
+
+    @pytest.fixture
+    def database_down(self, monkeypatch):
+        def refuse(*args, **kwargs):
+            raise OperationalError("server closed the connection unexpectedly")
+
+        monkeypatch.setattr(connection, "cursor", refuse)
+        yield
+        monkeypatch.undo()
+
+    def test_intake_answers_503_with_retry_after_and_stores_nothing(self, client, database_down, caplog):
+        payload = fixture("conversation_create")
+        response = post_webhook(client, payload)
+        assert response.status_code == 503
+        assert response["Retry-After"] == "30"
+        assert response.json()["status"] == "unavailable"
+        assert response.json()["event_id"] == payload["id"]
+        assert "send it again" in response.json()["detail"]
+        assert f"Webhook event {payload['id']} not stored" in caplog.text
+
+    def test_readyz_says_not_ready(self, client, database_down):
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert "database: OperationalError" in response.json()["problems"]
+
+    def test_the_event_sent_again_after_the_outage_is_accepted(self, client, database_down, monkeypatch):
+        payload = fixture("conversation_create")
+        assert post_webhook(client, payload).status_code == 503
+        monkeypatch.undo()
+        assert WebhookEvent.objects.count() == 0
+        assert post_webhook(client, payload).json()["status"] == "accepted"
+        assert WebhookEvent.objects.get().event_id == payload["id"]

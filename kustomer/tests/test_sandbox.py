@@ -334,12 +334,19 @@ class TestFaultsAndBudgets:
         for _ in range(3):
             api(kustomer_sandbox, "GET", f"/v1/conversations/{CONVERSATION_ID}")
         requests.get(kustomer_sandbox.url("/v1/users/current"), timeout=10)
+        api(kustomer_sandbox, "PATCH", f"/v1/conversations/{CONVERSATION_ID}", json={"custom": {"aStr": "x"}})
         stats = control(kustomer_sandbox, "GET", "stats")
-        assert stats["total"] == 4
-        assert sum(stats["by_minute"].values()) == 4
+        assert stats["total"] == 5
+        assert sum(stats["by_minute"].values()) == 5
+        assert sum(stats["by_second"].values()) == 5
         assert all(first_minute <= int(minute) <= first_minute + 1 for minute in stats["by_minute"])
-        assert stats["by_route"] == {"GET /v1/conversations/{id}": 3, "GET /v1/users/current": 1}
-        assert stats["statuses"] == {"200": 3, "401": 1}
+        assert stats["by_route"] == {
+            "GET /v1/conversations/{id}": 3,
+            "GET /v1/users/current": 1,
+            "PATCH /v1/conversations/{id}": 1,
+        }
+        assert stats["writes_by_path"] == {f"PATCH /v1/conversations/{CONVERSATION_ID}": 1}
+        assert stats["statuses"] == {"200": 4, "401": 1}
 
     def test_latency_setting_slows_answers(self, kustomer_sandbox):
         control(kustomer_sandbox, "POST", "config", {"latency_ms": 150})
