@@ -62,17 +62,26 @@ SAMPLE_EVERY_S = 10.0
 OVERRUN_GRACE_S = 5.0  # a lagging system gets this long after the window for the sends in flight
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 
-# Per second at the default 100 events/s; scaled with --rate. New conversations are the expensive
-# part (classification, write-back, auto-reply: ~90 ms of CPU each), so they are a small share.
+
+@dataclass(frozen=True)
+class Action:
+    """One kind of thing that happens in Kustomer, and the events it sends."""
+
+    label: str
+    per_second: float  # events per second at the default 100 events/s; scaled with --rate
+    events: int = 1
+
+
+# New conversations are the expensive part (classification, write-back, auto-reply: ~90 ms of CPU
+# each), so they are a small share; keys name the Driver's methods.
 MIX = {
-    "new conversation (conversation.create + message.create)": 5.0,
-    "customer message on an open or resolved conversation": 55.0,
-    "conversation resolved (conversation.update)": 5.0,
-    "conversation reopened (conversation.update)": 1.0,
-    "duplicate delivery of an event already sent": 8.0,
-    "event type BearScope ignores": 6.0,
+    "new_conversation": Action("new conversation (conversation.create + message.create)", 5.0, events=2),
+    "customer_message": Action("customer message on an open or resolved conversation", 55.0),
+    "resolve": Action("conversation resolved (conversation.update)", 5.0),
+    "reopen": Action("conversation reopened (conversation.update)", 1.0),
+    "duplicate": Action("duplicate delivery of a recent event (a Kustomer retry)", 8.0),
+    "ignored": Action("event of a type BearScope ignores", 6.0),
 }
-EVENTS_PER_ACTION = {"new conversation (conversation.create + message.create)": 2}
 IGNORED_TYPES = ("kustomer.kobject.update", "kustomer.user.update", "kustomer.team.update")
 WISMO_SHARE = 0.3  # of new conversations, so that the live WISMO policy has replies to send
 FOLLOW_UPS = [
@@ -99,17 +108,10 @@ def responder_for(sub_intents: dict[str, str]) -> Any:
 
     def respond(body: dict[str, Any]) -> Any:
         schema = output_schema(body)
-        properties = (schema or {}).get("properties", {})
-        if schema is None or "sub_intent" not in properties:
+        if schema is None or "sub_intent" not in schema.get("properties", {}):
             return reply_json(example_for_schema(schema)) if schema else None
-        text = " ".join(
-            block.get("text", "") if isinstance(block, dict) else str(block)
-            for message in body.get("messages", [])
-            if message.get("role") == "user"
-            for block in (
-                message["content"] if isinstance(message["content"], list) else [message["content"]]
-            )
-        )
+        content = body["messages"][-1]["content"]
+        text = content if isinstance(content, str) else " ".join(block.get("text", "") for block in content)
         intents = [intent for keyword, intent in KEYWORD_INTENTS.items() if keyword in text.lower()]
         prefer = {"intent": intents, "sub_intent": [sub_intents[i] for i in intents if i in sub_intents]}
         answer = example_for_schema(schema, prefer=prefer)
@@ -131,7 +133,7 @@ class Sent:
     name: str
     status: int | None
     answer: str = ""  # the intake's "status": accepted, duplicate, ignored
-    duplicate_of_sent: bool = False
+    repeat: bool = False
 
 
 @dataclass
@@ -139,8 +141,8 @@ class Load:
     """What the soak sent and what it knows of the conversations it made."""
 
     sent: list[Sent] = field(default_factory=list)
-    # Recent bodies, for duplicate deliveries: Kustomer retries soon after a delivery, not hours later.
-    bodies: deque[bytes] = field(default_factory=lambda: deque(maxlen=2000))
+    # Recent deliveries (id, name, body) to repeat: Kustomer retries soon after a delivery, not hours later.
+    recent: deque[tuple[str, str, bytes]] = field(default_factory=lambda: deque(maxlen=2000))
     open_ids: list[str] = field(default_factory=list)
     done_ids: list[str] = field(default_factory=list)
     new_ids: list[str] = field(default_factory=list)
@@ -173,13 +175,12 @@ class Driver:
             self.local.session = requests.Session()
         return self.local.session
 
-    def post(self, body: bytes, name: str, *, repeat: bool = False) -> None:
+    def post(self, event_id: str, name: str, body: bytes, *, repeat: bool = False) -> None:
         headers = {
             "Content-Type": "application/json",
             "X-Kustomer-Webhook-Event": name,
             "X-Kustomer-Webhook-Signature": sign(body, self.secret),
         }
-        event_id = json.loads(body)["id"] if repeat else ""
         try:
             response = self.session().post(self.webhook_url, data=body, headers=headers, timeout=30)
             status, answer = response.status_code, response.json().get("status", "")
@@ -187,13 +188,12 @@ class Driver:
             status, answer = None, type(exc).__name__
         with self.load.lock:
             if not repeat:
-                self.load.bodies.append(body)
-            self.load.sent.append(
-                Sent(event_id or json.loads(body)["id"], name, status, answer, duplicate_of_sent=repeat)
-            )
+                self.load.recent.append((event_id, name, body))
+            self.load.sent.append(Sent(event_id, name, status, answer, repeat=repeat))
 
-    def deliver(self, event: dict[str, Any]) -> None:
-        self.post(json.dumps(event, separators=(",", ":")).encode(), event["name"])
+    def deliver(self, events: list[dict[str, Any]]) -> None:
+        for event in events:
+            self.post(event["id"], event["name"], json.dumps(event, separators=(",", ":")).encode())
 
     def scenario(self, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
         response = self.session().post(
@@ -216,82 +216,88 @@ class Driver:
 
     def act(self, action: str) -> None:
         try:
-            self._act(action)
+            getattr(self, action)()
         except (requests.RequestException, KeyError, ValueError) as exc:
             with self.load.lock:
                 self.load.errors[f"{action}: {type(exc).__name__}"] += 1
 
-    def _act(self, action: str) -> None:
+    def new_conversation(self) -> None:
+        subject, text, customer, channel = self.catalogue.draw()
+        if self.rng.random() < WISMO_SHARE:
+            subject, text = self.rng.choice(self.wismo)
+            order = self.rng.choice(self.catalogue.orders.get(customer) or ["BS-100000"])
+            subject, text = subject.format(order=order), text.format(order=order)
+        answer = self.scenario(
+            "new-conversation",
+            {"customer_id": customer, "text": text, "subject": subject, "channel": channel},
+        )
+        self.deliver(answer["payloads"])
+        with self.load.lock:
+            self.load.open_ids.append(answer["conversation_id"])
+            self.load.new_ids.append(answer["conversation_id"])
+
+    def customer_message(self) -> None:
+        # Mostly open conversations; a resolved one is reopened by the customer writing again.
         load = self.load
-        if action.startswith("new conversation"):
-            subject, text, customer, channel = self.catalogue.draw()
-            if self.rng.random() < WISMO_SHARE:
-                subject, text = self.rng.choice(self.wismo)
-                order = self.rng.choice(self.catalogue.orders.get(customer) or ["BS-100000"])
-                subject, text = subject.format(order=order), text.format(order=order)
-            answer = self.scenario(
-                "new-conversation",
-                {"customer_id": customer, "text": text, "subject": subject, "channel": channel},
-            )
-            for event in answer["payloads"]:
-                self.deliver(event)
+        reopening = bool(load.done_ids) and self.rng.random() < 0.1
+        conversation = self.pick(load.done_ids if reopening else load.open_ids, remove=reopening)
+        if conversation is None:
+            return
+        answer = self.scenario(
+            "customer-message", {"conversation_id": conversation, "text": self.rng.choice(FOLLOW_UPS)}
+        )
+        self.deliver(answer["payloads"])
+        if reopening:
             with load.lock:
-                load.open_ids.append(answer["conversation_id"])
-                load.new_ids.append(answer["conversation_id"])
-        elif action.startswith("customer message"):
-            # Mostly open conversations; a resolved one is reopened by the customer writing again.
-            pool = load.done_ids if load.done_ids and self.rng.random() < 0.1 else load.open_ids
-            conversation = self.pick(pool, remove=pool is load.done_ids)
-            if conversation is None:
-                return
-            answer = self.scenario(
-                "customer-message", {"conversation_id": conversation, "text": self.rng.choice(FOLLOW_UPS)}
-            )
-            for event in answer["payloads"]:
-                self.deliver(event)
-            if pool is load.done_ids:
-                with load.lock:
-                    load.open_ids.append(conversation)
-        elif action.startswith("conversation resolved") or action.startswith("conversation reopened"):
-            resolving = action.startswith("conversation resolved")
-            source, target = (load.open_ids, load.done_ids) if resolving else (load.done_ids, load.open_ids)
-            conversation = self.pick(source, remove=True)
-            if conversation is None:
-                return
-            answer = self.scenario("resolve" if resolving else "reopen", {"conversation_id": conversation})
-            for event in answer["payloads"] if answer else []:
-                self.deliver(event)
-            with load.lock:
-                (target if answer else source).append(conversation)
-        elif action.startswith("duplicate"):
-            with load.lock:
-                body = self.rng.choice(load.bodies) if load.bodies else None
-            if body is not None:
-                self.post(body, json.loads(body)["name"], repeat=True)
-        else:
-            name = self.rng.choice(IGNORED_TYPES)
-            resource = {"type": name.split(".")[1], "id": secrets.token_hex(12), "attributes": {}}
-            self.deliver(
-                {
-                    "id": secrets.token_hex(12),
-                    "name": name,
-                    "org": self.org,
-                    "createdAt": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
-                    "dataId": resource["id"],
-                    "data": resource,
-                    "changes": None,
-                }
-            )
+                load.open_ids.append(conversation)
+
+    def resolve(self) -> None:
+        self.status_change("resolve", self.load.open_ids, self.load.done_ids)
+
+    def reopen(self) -> None:
+        self.status_change("reopen", self.load.done_ids, self.load.open_ids)
+
+    def status_change(self, scenario: str, source: list[str], target: list[str]) -> None:
+        """An agent resolves or reopens a conversation; moved between the pools while it is changed."""
+        conversation = self.pick(source, remove=True)
+        if conversation is None:
+            return
+        answer = self.scenario(scenario, {"conversation_id": conversation})
+        if answer:
+            self.deliver(answer["payloads"])
+        with self.load.lock:
+            (target if answer else source).append(conversation)
+
+    def duplicate(self) -> None:
+        with self.load.lock:
+            recent = self.rng.choice(self.load.recent) if self.load.recent else None
+        if recent is not None:
+            self.post(*recent, repeat=True)
+
+    def ignored(self) -> None:
+        name = self.rng.choice(IGNORED_TYPES)
+        data = {"type": name.split(".")[1], "id": secrets.token_hex(12), "attributes": {}}
+        event = {
+            "id": secrets.token_hex(12),
+            "name": name,
+            "org": self.org,
+            "createdAt": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "dataId": data["id"],
+            "data": data,
+            "changes": None,
+        }
+        self.deliver([event])
 
 
 def plan(rate: float, seconds: float, rng: random.Random) -> list[tuple[float, str]]:
     """Open-loop: (offset, action) drawn from the mix, spaced so that events go out at `rate`."""
-    actions, weights = list(MIX), [MIX[a] / EVENTS_PER_ACTION.get(a, 1) for a in MIX]
+    keys = list(MIX)
+    weights = [MIX[key].per_second / MIX[key].events for key in keys]
     schedule, at = [], 0.0
     while at < seconds:
-        action = rng.choices(actions, weights)[0]
-        schedule.append((at, action))
-        at += EVENTS_PER_ACTION.get(action, 1) / rate
+        key = rng.choices(keys, weights)[0]
+        schedule.append((at, key))
+        at += MIX[key].events / rate
     return schedule
 
 
@@ -461,7 +467,11 @@ def db_counts(conn: psycopg.Connection, new_ids: list[str]) -> dict[str, Any]:
         ).fetchall()
     )
     analyses = dict(
-        conn.execute("SELECT status, count(*) FROM intelligence_conversationanalysis GROUP BY 1").fetchall()
+        conn.execute(
+            "SELECT CASE WHEN status = 'waiting' THEN 'in quiet period' "
+            "ELSE 'extraction ' || extraction_status END, count(*) "
+            "FROM intelligence_conversationanalysis GROUP BY 1 ORDER BY 1"
+        ).fetchall()
     )
     return {
         "conversations_classified": one(
@@ -646,16 +656,14 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
                 "gunicorn_workers": args.gunicorn_workers,
                 "broker": redis_url,
                 "insights_quiet_period_s": args.quiet_period,
-                "mix_per_s": {k: round(v * args.rate / 100, 2) for k, v in MIX.items()},
+                "mix_per_s": {a.label: round(a.per_second * args.rate / 100, 2) for a in MIX.values()},
                 "wismo_share_of_new": WISMO_SHARE,
             },
             "window_s": round(window_end - window_start, 1),
             "driver_cores": round(driver_cores, 2),
             "drained_in_s": round(drained_in, 1),
             "sent": len(window_sent),
-            "sent_by_kind": dict(
-                Counter(s.name + (" (repeat)" if s.duplicate_of_sent else "") for s in window_sent)
-            ),
+            "sent_by_kind": dict(Counter(s.name + (" (repeat)" if s.repeat else "") for s in window_sent)),
             "acknowledged": sum(1 for s in window_sent if s.status == 200),
             "answers": dict(Counter(s.answer or str(s.status) for s in window_sent)),
             "late_actions": driver.load.late,
@@ -728,6 +736,7 @@ def report_text(r: dict[str, Any]) -> tuple[str, bool]:
         f"{r['late_actions']} actions sent more than 1 s behind schedule, {r['unsent_actions']} not sent "
         f"(the window had ended); errors: {r['action_errors'] or 'none'}; "
         f"the senders and the Messages API server used {r['driver_cores']:g} cores",
+        f"  by type          {r['sent_by_kind']}",
         f"  acknowledged     {r['acknowledged']} (200; {r['answers']})",
         f"  sandbox echoes   {e['echoes_acknowledged']} of {e['echoes_delivered_by_sandbox']} acknowledged "
         "(our write-backs, replies and escalations coming back as webhooks)",
@@ -784,7 +793,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=12, help="qcluster workers, Q_WORKERS (12)")
     parser.add_argument("--gunicorn-workers", type=int, default=3, help="gunicorn sync workers (3)")
     parser.add_argument("--senders", type=int, default=24, help="sender threads (24)")
-    parser.add_argument("--drain", type=float, default=180.0, help="longest wait for the backlog after (180)")
+    parser.add_argument("--drain", type=float, default=300.0, help="longest wait for the backlog after (300)")
     parser.add_argument("--quiet-period", type=int, default=60, help="INSIGHTS_QUIET_PERIOD_SECONDS (60)")
     parser.add_argument(
         "--redis-db", type=int, default=5, help="Redis database, flushed before and after (5)"
