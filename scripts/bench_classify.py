@@ -669,10 +669,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                 "cached_share_at_least_80pct": summary["cached_share"] >= CACHED_SHARE_TARGET,
             },
         }
-        qlog = children["qcluster"].log_tail(4000)
-        report["qcluster_warnings"] = [
-            line for line in qlog.splitlines() if "WARNING" in line or "ERROR" in line or "Traceback" in line
-        ][-10:]
+        report["qcluster_warnings"] = children["qcluster"].warnings()
     finally:
         STOP.set()
         if conn is not None:

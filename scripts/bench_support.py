@@ -160,6 +160,13 @@ class Child:
         self.output.seek(0)
         return self.output.read().decode(errors="replace")[-limit:]
 
+    def warnings(self, count: int = 10) -> list[str]:
+        """The last warning, error and traceback lines of its output."""
+        lines = self.log_tail(6000).splitlines()
+        return [line for line in lines if "WARNING" in line or "ERROR" in line or "Traceback" in line][
+            -count:
+        ]
+
     def stop(self, grace: float = 15) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return

@@ -681,10 +681,7 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
             "memory": memory.samples,
             "messages_server_requests": len(messages.message_requests),
         }
-        qlog = children["qcluster"].log_tail(6000)
-        report["qcluster_warnings"] = [
-            line for line in qlog.splitlines() if "WARNING" in line or "ERROR" in line or "Traceback" in line
-        ][-8:]
+        report["qcluster_warnings"] = children["qcluster"].warnings()
     finally:
         STOP.set()
         if conn is not None:
