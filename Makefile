@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench-intake bench-classify bench-local bench-insights clean
+.PHONY: demo test lint bench-intake bench-classify bench-local bench-insights soak clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit("BearScope needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -39,3 +39,8 @@ clean:
 # (default postgres://postgres@127.0.0.1:5432/bearscope_bench_insights, dropped and recreated).
 bench-insights: $(STAMP)
 	$(PY) scripts/bench_insights.py --sizes $(or $(SIZES),10k,100k)
+
+# The whole product under a steady event mix; SOAK_SECONDS (300) and SOAK_RATE (100 events/s) for a
+# shorter or lighter run. PostgreSQL database bearscope_soak (dropped and recreated), Redis db 5.
+soak: $(STAMP)
+	$(PY) scripts/soak.py --seconds $(or $(SOAK_SECONDS),300) --rate $(or $(SOAK_RATE),100)

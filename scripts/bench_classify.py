@@ -2,15 +2,12 @@
 
 import argparse
 import json
-import math
 import os
 import platform
 import random
 import resource
 import secrets
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -18,36 +15,51 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
-import redis
 import requests
 from bench_support import (
+    CLOCK_TICKS,
+    KEYWORD_INTENTS,
     LOOPBACK,
     PG_HOST,
     PG_PORT,
+    ROOT,
+    STOP,
+    WEBHOOK_PATH,
+    Catalogue,
+    Child,
+    QueueDepth,
     bench_db_drop,
     bench_db_recreate,
+    broker_choose,
     database_url,
+    fetch_rows,
     free_port,
     log,
+    manage,
+    percentile,
     pg_connect,
+    proc_cmdline,
+    proc_table,
+    product_env,
+    product_start,
+    product_stop,
+    redis_flush,
+    run_or_exit,
+    spread,
+    wait_written,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
 # Run as `python scripts/bench_classify.py`: the project's plain-Python helpers live beside manage.py.
 sys.path.insert(0, str(ROOT))
 
-from bearscope.testing.messages_server import MessagesServer  # noqa: E402
-from kustomer.sandbox.webhooks import build_event, deliver  # noqa: E402
+from bearscope.testing.messages_server import MessagesServer
+from kustomer.sandbox.webhooks import build_event, deliver
 
 BENCH_DB = "bearscope_bench_classify"
-REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-WEBHOOK_PATH = "/webhooks/kustomer/"
-SEED = ROOT / "kustomer" / "sandbox" / "seed.json"
 
 LLM_LATENCY_MS = 800
 P95_TARGET_S = 2.0
@@ -56,238 +68,21 @@ KEEPUP_GRACE_S = 5.0  # "kept up": the last offered conversation is written back
 PROGRESS_EVERY_S = 10.0
 IDLE_SECONDS = 5.0
 
-STOP = threading.Event()  # set on Ctrl-C / SIGTERM so sender threads end promptly
-
-# The keyword responder of the messages server picks the intent of the first keyword found in the
-# customer's text, so the texts below spread over most of the default taxonomy's intents.
-KEYWORD_INTENTS = {
-    "where is my order": "shipping_issue",
-    "where's my order": "shipping_issue",
-    "tracking": "shipping_issue",
-    "shipping": "shipping_issue",
-    "password": "account_access",
-    "log in": "account_access",
-    "two-factor": "account_access",
-    "address": "manage_account",
-    "phone number": "manage_account",
-    "cancel": "order_issue",
-    "charged twice": "order_issue",
-    "quantity": "order_issue",
-    "cracked": "product_defect",
-    "broken": "product_defect",
-    "refund": "product_defect",
-    "wrong size": "product_defect",
-    "promo code": "purchase_dispute",
-    "price": "purchase_dispute",
-    "out of stock": "purchase_dispute",
-    "subscription": "subscription_inquiry",
-    "membership": "storewide_query",
-    "opening hours": "storewide_query",
-    "return policy": "storewide_query",
-    "checkout": "troubleshoot_site",
-    "cart": "troubleshoot_site",
-    "website": "troubleshoot_site",
-    "boots": "single_item_query",
-    "jacket": "single_item_query",
-    "jeans": "single_item_query",
-}
-
-# {order} is replaced by one of the customer's orders in the sandbox (or a made-up number).
-TEXTS = [
-    ("Where is my order {order}?", "Hi, where is my order {order}? The tracking hasn't moved in four days."),
-    ("Late delivery", "Hey, where's my order? I paid for express shipping on {order} and it's been a week."),
-    ("Tracking link broken", "Any update on {order}? It shipped Monday but the tracking link doesn't work."),
-    ("Can't log in", "I can't log in to my account. The password reset email never arrives, tried 3 times."),
-    ("2FA", "I got a new phone and now the two-factor code never comes. Please help me get back in."),
-    (
-        "Change address",
-        "I just placed order {order} but used my old address. Can you change it to 2150 Mission St?",
-    ),
-    ("New phone number", "Please update the phone number on my account to 415-555-0199, thanks."),
-    (
-        "Cancel please",
-        "Please cancel order {order}, I ordered the wrong colour by mistake. It still says processing.",
-    ),
-    ("Charged twice", "My card was charged twice for {order}. Can you fix that and refund the extra charge?"),
-    (
-        "Cracked kettle",
-        "My order {order} arrived today and the kettle is cracked down the side. Box looked fine.",
-    ),
-    ("Broken zip", "The zip on the backpack from {order} is broken after one week. What can you do?"),
-    ("Refund status", "I returned the duvet cover from {order} two weeks ago. When will I see my refund?"),
-    (
-        "Wrong size",
-        "The running jacket from {order} is a size M but I ordered an L - wrong size, how do I swap it?",
-    ),
-    (
-        "Promo code",
-        "The promo code SUMMER20 says it's invalid at checkout but your email said it's still good.",
-    ),
-    (
-        "Price drop",
-        "I bought boots yesterday and today the price is 20% lower. Can I get the difference back?",
-    ),
-    ("Out of stock", "The linen shirt in blue has been out of stock for a month. Will it come back?"),
-    ("Subscription", "How do I pause my subscription box for two months while I'm travelling?"),
-    ("Membership", "What does the gold membership include, and is shipping free with it?"),
-    ("Opening hours", "What are the opening hours of your store in Portland over the holidays?"),
-    ("Return policy", "What's your return policy for sale items? I want to buy a gift."),
-    ("Checkout error", "Your website keeps timing out at checkout when I enter my card. Tried two browsers."),
-    ("Cart empties", "Every time I add something to my cart it empties itself after a minute."),
-    ("Boots sizing", "Do the Ridge hiking boots run small? I'm usually a 42 in trainers."),
-    ("Jeans fit", "Are the slim jeans stretchy? Between a 30 and a 32 waist."),
-    ("Hola", "Hola, hice el pedido {order} hace dos semanas y todavía no ha llegado. ¿Dónde está?"),
-    ("Question", "hi, quick question about my order {order}, who do I talk to about it"),
-]
-
-
-# --- PostgreSQL and Redis -------------------------------------------------------------------
-
-
-def redis_url_for(db: int) -> str:
-    return f"redis://{REDIS_HOST}:{REDIS_PORT}/{db}"
-
-
-def redis_flush(db: int) -> bool:
-    """Empty our Redis database; False when Redis does not answer (the database broker is used then)."""
-    try:
-        client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=db, socket_connect_timeout=1)
-        client.flushdb()
-        client.close()
-    except redis.RedisError:
-        return False
-    return True
-
-
-class QueueDepth:
-    """Tasks waiting in the broker: the first place to look when a run falls behind."""
-
-    def __init__(self, broker: str, redis_db: int) -> None:
-        self.broker = broker
-        self.redis = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=redis_db) if broker == "redis" else None
-
-    def read(self, conn: psycopg.Connection) -> int:
-        if self.redis is not None:
-            # django-q2's Redis broker keeps one list named after the cluster (Q_CLUSTER["name"]).
-            return int(self.redis.llen("bearscope"))
-        # Rows in the ORM broker's table that no worker has locked yet.
-        return int(conn.execute("SELECT count(*) FROM django_q_ormq WHERE lock <= now()").fetchone()[0])
-
-
-# --- child processes ----------------------------------------------------------------------
-
-
-def venv_bin(name: str) -> str:
-    beside = Path(sys.executable).parent / name
-    return str(beside if beside.exists() else ROOT / ".venv" / "bin" / name)
-
-
-class Child:
-    """One process we started in its own session; stop() ends its whole group and is safe twice."""
-
-    def __init__(self, label: str, argv: list[str], env: dict[str, str]) -> None:
-        self.label, self.argv, self.env = label, argv, env
-        # A file, not a pipe, so a chatty process can never block on its output.
-        self.output = tempfile.TemporaryFile()  # noqa: SIM115
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        # Own session: Ctrl-C reaches only this script, which then stops every child in order.
-        self.proc = subprocess.Popen(
-            self.argv, cwd=ROOT, env=self.env, stdout=self.output, stderr=self.output, start_new_session=True
-        )
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def log_tail(self, limit: int = 3000) -> str:
-        self.output.seek(0)
-        return self.output.read().decode(errors="replace")[-limit:]
-
-    def stop(self, grace: float = 15) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)  # graceful: qcluster finishes its tasks
-            self.proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # our own session only
-            self.proc.wait(timeout=5)
-        except ProcessLookupError:
-            pass
-
-    def close(self) -> None:
-        self.stop()
-        self.output.close()
-
-
-def wait_http(url: str, child: Child, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not child.alive:
-            raise RuntimeError(f"the {child.label} exited while starting:\n{child.log_tail()}")
-        try:
-            if requests.get(url, timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the {child.label} did not answer {url} within {timeout:.0f} s:\n{child.log_tail()}")
-
-
-def manage(env: dict[str, str], *args: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"manage.py {' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
-        )
-
-
 # --- CPU accounting -----------------------------------------------------------------------
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def proc_table() -> dict[int, tuple[str, int, float]]:
-    """pid -> (command, parent pid, CPU seconds incl. reaped children) for every visible process."""
-    table = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as stat:
-                raw = stat.read()
-        except OSError:
-            continue  # exited while we looked
-        command, rest = raw[raw.index("(") + 1 : raw.rindex(")")], raw[raw.rindex(")") + 2 :].split()
-        # utime + stime + cutime + cstime: a worker that exits moves its time to its parent.
-        table[int(entry.name)] = (command, int(rest[1]), sum(int(v) for v in rest[11:15]) / CLOCK_TICKS)
-    return table
-
-
-def proc_cmdline(pid: int) -> bytes:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-            return cmdline.read()
-    except OSError:
-        return b""
 
 
 def cpu_snapshot(children: dict[str, Child]) -> dict[str, float]:
     """CPU seconds so far per part of the system, and the machine's busy and total time."""
     table = proc_table()
     kids: dict[int, list[int]] = {}
-    for pid, (_, ppid, _) in table.items():
+    for pid, (_, ppid, _, _) in table.items():
         kids.setdefault(ppid, []).append(pid)
 
     def tree_cpu(root: int) -> float:
         total, stack = 0.0, [root]
         while stack:
             pid = stack.pop()
-            total += table[pid][2] if pid in table else 0.0
+            total += table[pid][2] + table[pid][3] if pid in table else 0.0
             stack.extend(kids.get(pid, []))
         return total
 
@@ -296,17 +91,19 @@ def cpu_snapshot(children: dict[str, Child]) -> dict[str, float]:
     snap["bench (senders + messages server)"] = usage.ru_utime + usage.ru_stime
     # The whole server: an exited backend's time moves to the postmaster, whatever its database.
     snap["postgres (whole server)"] = sum(
-        cpu for command, _, cpu in table.values() if command.startswith("postgres")
+        own + reaped for command, _, own, reaped in table.values() if command.startswith("postgres")
     )
     # Live backends name their database in their title: those of other databases are someone
     # else's load inside the figure above (a shared machine), shown apart as a warning.
     snap["_pg_other_databases"] = 0.0
-    for pid, (command, _, cpu) in table.items():
+    for pid, (command, _, own, reaped) in table.items():
         title = proc_cmdline(pid) if command.startswith("postgres") else b""
         # A client backend's title ends with the client's "host(port) state".
         if b"(" in title and BENCH_DB.encode() not in title:
-            snap["_pg_other_databases"] += cpu
-    snap["redis"] = sum(cpu for command, _, cpu in table.values() if command.startswith("redis-server"))
+            snap["_pg_other_databases"] += own + reaped
+    snap["redis"] = sum(
+        own + reaped for command, _, own, reaped in table.values() if command.startswith("redis-server")
+    )
     with open("/proc/stat") as stat:
         fields = [int(v) for v in stat.readline().split()[1:]]
     snap["_busy"] = (sum(fields) - fields[3] - fields[4]) / CLOCK_TICKS  # minus idle, iowait
@@ -317,7 +114,7 @@ def cpu_snapshot(children: dict[str, Child]) -> dict[str, float]:
         while stack:
             pid = stack.pop()
             if pid in table and pid != root:
-                snap[f"_qcluster_pid_{pid}"] = table[pid][2]
+                snap[f"_qcluster_pid_{pid}"] = table[pid][2] + table[pid][3]
             stack.extend(kids.get(pid, []))
     return snap
 
@@ -369,32 +166,6 @@ class Offer:
     @property
     def ok(self) -> bool:
         return bool(self.conversation_id) and not self.error and all(s == 200 for s in self.statuses)
-
-
-class Catalogue:
-    """Realistic customer texts: the sandbox seed's first inbound messages and the list above,
-    with the order numbers of the customer who writes, so entity extraction sees real ones."""
-
-    def __init__(self, sandbox_state: dict[str, Any], rng: random.Random) -> None:
-        self.rng = rng
-        self.customers = sorted(sandbox_state["customers"])
-        self.orders: dict[str, list[str]] = {}
-        for order, customer in sandbox_state.get("orders", {}).items():
-            self.orders.setdefault(customer, []).append(order)
-        seed = json.loads(SEED.read_text())
-        self.texts = list(TEXTS)
-        for conv in seed["conversations"]:
-            inbound = [m["text"] for m in conv.get("messages", []) if m.get("direction") == "in"]
-            if inbound and conv.get("subject"):
-                self.texts.append((conv["subject"], inbound[0]))
-
-    def draw(self) -> tuple[str, str, str, str]:
-        """(subject, text, customer id, channel)"""
-        subject, text = self.rng.choice(self.texts)
-        customer = self.rng.choice(self.customers)
-        order = self.rng.choice(self.orders.get(customer) or [f"BS-{self.rng.randint(100000, 109999)}"])
-        channel = self.rng.choice(["email", "email", "chat", "sms"])
-        return subject.format(order=order), text.format(order=order), customer, channel
 
 
 class Sender:
@@ -496,54 +267,6 @@ def send_offers(sender: Sender, offers: list[Offer], threads: int) -> None:
             pool.submit(loop)
 
 
-# --- reading results ------------------------------------------------------------------------
-
-RESULT_SQL = """
-SELECT conv.kustomer_id,
-       ev.received_at, ev.processed_at,
-       c.created_at, c.started_at, c.classified_at, c.written_back_at,
-       c.status, c.writeback_status, c.route, c.route_reason, c.latency_ms,
-       c.input_tokens, c.cache_read_tokens, c.cache_creation_tokens, c.output_tokens,
-       conv.id, c.id, intent.key
-FROM kustomer_conversation conv
-LEFT JOIN classification_classification c ON c.conversation_id = conv.id AND c.current
-LEFT JOIN classification_intent intent ON intent.id = c.intent_id
-LEFT JOIN LATERAL (
-    SELECT e.received_at, e.processed_at FROM kustomer_webhookevent e
-    WHERE e.conversation_id = conv.kustomer_id AND e.name = 'kustomer.message.create'
-    ORDER BY e.received_at LIMIT 1
-) ev ON true
-WHERE conv.kustomer_id = ANY(%s)
-"""
-
-
-def epoch(moment: datetime | None) -> float | None:
-    return moment.timestamp() if moment else None
-
-
-def fetch_rows(conn: psycopg.Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
-    columns = [
-        *("kustomer_id", "received", "processed", "created", "started", "classified", "written"),
-        *("status", "writeback_status", "route", "route_reason", "latency_ms"),
-        *(
-            "input",
-            "cache_read",
-            "cache_creation",
-            "output",
-            "conversation_pk",
-            "classification_pk",
-            "intent",
-        ),
-    ]
-    rows = {}
-    for record in conn.execute(RESULT_SQL, (ids,)).fetchall():
-        row = dict(zip(columns, record, strict=True))
-        for key in ("received", "processed", "created", "started", "classified", "written"):
-            row[key] = epoch(row[key])
-        rows[row["kustomer_id"]] = row
-    return rows
-
-
 def task_timings(conn: psycopg.Connection, rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Enqueue-to-done time of each django-q2 task of the measured conversations, by kind.
 
@@ -594,27 +317,6 @@ def progress_counts(conn: psycopg.Connection) -> tuple[int, int, int]:
         "FROM classification_classification WHERE current"
     ).fetchone()
     return int(conversations), int(classified), int(written)
-
-
-def percentile(values: list[float], pct: float) -> float | None:
-    """Nearest-rank percentile."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), math.ceil(pct / 100 * len(ordered))))
-    return ordered[rank - 1]
-
-
-def spread(values: list[float]) -> dict[str, float | None]:
-    def r(value: float | None) -> float | None:
-        return None if value is None else round(value, 3)
-
-    return {
-        "p50": r(percentile(values, 50)),
-        "p95": r(percentile(values, 95)),
-        "p99": r(percentile(values, 99)),
-        "max": r(max(values) if values else None),
-    }
 
 
 def summarise(
@@ -769,48 +471,6 @@ def settings_module(directory: Path, overrides: dict[str, Any]) -> str:
     return name
 
 
-def product_env(
-    args: argparse.Namespace,
-    db_url: str,
-    redis_url: str,
-    sandbox_url: str,
-    messages_url: str,
-    keys: dict,
-    settings_dir: Path | None,
-) -> dict[str, str]:
-    """Production settings as deployed, except plain HTTP (loopback has no TLS terminator)."""
-    prefixes = ("GUNICORN_", "DJANGO_", "KUSTOMER_", "ANTHROPIC_", "Q_", "LLM_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
-    env.pop("WEB_CONCURRENCY", None)  # gunicorn would read it; the flag decides
-    # Budget for PATCHes plus the odd read, so that the benchmark measures the pipeline, not a 429.
-    budget = str(max(1000, math.ceil(args.rate * 60 * 1.5)))
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "bearscope.settings.production",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DJANGO_DEBUG": "false",
-            "DJANGO_ALLOWED_HOSTS": LOOPBACK,
-            "DJANGO_SECURE_SSL_REDIRECT": "false",
-            "DATABASE_URL": db_url,
-            # Empty wins over a developer's .env and means the database broker.
-            "REDIS_URL": redis_url,
-            "Q_WORKERS": str(args.workers),
-            "ANTHROPIC_API_KEY": "test",
-            "ANTHROPIC_BASE_URL": messages_url,
-            "KUSTOMER_API_BASE_URL": sandbox_url,
-            "KUSTOMER_API_KEY": keys["api_key"],
-            "KUSTOMER_WEBHOOK_SECRET": keys["secret"],
-            "KUSTOMER_RATE_LIMIT_PER_MINUTE": budget,
-            "LOG_LEVEL": "WARNING",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    if settings_dir is not None:
-        env["DJANGO_SETTINGS_MODULE"] = settings_module(settings_dir, dict(args.q_setting))
-        env["PYTHONPATH"] = os.pathsep.join([str(settings_dir), str(ROOT)])
-    return env
-
-
 class Progress:
     """A line every PROGRESS_EVERY_S: offered, classified, written back, and the broker's backlog."""
 
@@ -844,41 +504,12 @@ class Progress:
         )
 
 
-def wait_written(conn: psycopg.Connection, ids: list[str], timeout: float, tick: Callable[[], None]) -> bool:
-    """Until every listed conversation is written back, or timeout; `tick` runs about once a second."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not STOP.is_set():
-        done = conn.execute(
-            "SELECT count(*) FROM classification_classification c JOIN kustomer_conversation conv "
-            "ON conv.id = c.conversation_id WHERE c.current AND c.writeback_status = 'done' "
-            "AND conv.kustomer_id = ANY(%s)",
-            (ids,),
-        ).fetchone()[0]
-        if done >= len(ids):
-            return True
-        tick()
-        STOP.wait(1.0)
-    return False
-
-
 def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     began = time.time()
     load_at_start = [round(x, 2) for x in os.getloadavg()]
     overrides = dict(args.q_setting)
     keys = {"secret": secrets.token_hex(32), "api_key": secrets.token_hex(16)}
-    if args.broker == "orm":
-        broker = "orm"
-    elif redis_flush(args.redis_db):
-        broker = "redis"
-    elif args.broker == "redis":
-        raise RuntimeError(f"Redis does not answer at {REDIS_HOST}:{REDIS_PORT} (--broker redis)")
-    else:
-        broker = "orm"
-    redis_url = redis_url_for(args.redis_db) if broker == "redis" else ""
-    log(
-        f"broker: {'Redis ' + redis_url if broker == 'redis' else 'the database (django-q2 ORM broker)'}"
-        + (" (Redis did not answer)" if broker == "orm" and args.broker == "auto" else "")
-    )
+    broker, redis_url = broker_choose(args.broker, args.redis_db)
     log(f"recreating database {BENCH_DB} on {PG_HOST}:{PG_PORT}...")
     pg_version = bench_db_recreate(BENCH_DB)
     db_url = database_url(BENCH_DB, args.db_options)
@@ -895,47 +526,33 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         messages = MessagesServer(host=LOOPBACK, latency_ms=LLM_LATENCY_MS, keyword_intents=KEYWORD_INTENTS)
         if overrides:
             settings_dir = Path(tempfile.mkdtemp(prefix="bench_classify_"))
-        env = product_env(args, db_url, redis_url, sandbox_url, messages.base_url, keys, settings_dir)
+        env = product_env(
+            db_url=db_url,
+            redis_url=redis_url,
+            sandbox_url=sandbox_url,
+            messages_url=messages.base_url,
+            keys=keys,
+            workers=args.workers,
+            events_per_minute=args.rate * 60,
+        )
+        if settings_dir is not None:
+            env["DJANGO_SETTINGS_MODULE"] = settings_module(settings_dir, overrides)
+            env["PYTHONPATH"] = os.pathsep.join([str(settings_dir), str(ROOT)])
         log("migrating and loading the default taxonomy...")
         manage(env, "migrate", "--noinput")
         manage(env, "taxonomy_load")
-
-        python_manage = [sys.executable, str(ROOT / "manage.py")]
-        children["sandbox"] = Child(
-            "Kustomer sandbox",
-            [
-                *python_manage, "kustomer_sandbox", "--port", str(sandbox_port), "--api-key", keys["api_key"],
-                "--rate-limit", env["KUSTOMER_RATE_LIMIT_PER_MINUTE"],
-            ],
-            env,
-        )  # fmt: skip
-        children["gunicorn"] = Child(
-            "web server (gunicorn)",
-            [
-                venv_bin("gunicorn"), "bearscope.wsgi:application",
-                "--bind", f"{LOOPBACK}:{web_port}",
-                "--workers", str(args.gunicorn_workers), "--worker-class", "sync",
-                "--log-level", "warning", "--error-logfile", "-", "--chdir", str(ROOT),
-            ],
-            env,
-        )  # fmt: skip
-        children["qcluster"] = Child("qcluster", [*python_manage, "qcluster"], env)
         log(
             f"starting the sandbox, gunicorn ({args.gunicorn_workers} sync workers) and qcluster "
             f"({args.workers} workers); messages server at {messages.base_url} ({LLM_LATENCY_MS} ms)..."
         )
-        for child in children.values():
-            child.start()
-        wait_http(f"{sandbox_url}/_sandbox/stats", children["sandbox"])
-        wait_http(f"{web_url}/healthz", children["gunicorn"])
-
+        product_start(
+            children,
+            env,
+            sandbox_port=sandbox_port,
+            web_port=web_port,
+            gunicorn_workers=args.gunicorn_workers,
+        )
         webhook_url = f"{web_url}{WEBHOOK_PATH}"
-        # Subscribed like production: our PATCH write-backs come back as conversation.update echoes.
-        requests.post(
-            f"{sandbox_url}/_sandbox/webhooks",
-            json={"url": webhook_url, "secret": keys["secret"]},
-            timeout=10,
-        ).raise_for_status()
         sandbox_state = requests.get(f"{sandbox_url}/_sandbox/state", timeout=10).json()
         catalogue = Catalogue(sandbox_state, rng)
         sender = Sender(sandbox_url, webhook_url, keys["secret"], sandbox_state["org"], args.delivery)
@@ -1052,18 +669,12 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                 "cached_share_at_least_80pct": summary["cached_share"] >= CACHED_SHARE_TARGET,
             },
         }
-        qlog = children["qcluster"].log_tail(4000)
-        report["qcluster_warnings"] = [
-            line for line in qlog.splitlines() if "WARNING" in line or "ERROR" in line or "Traceback" in line
-        ][-10:]
+        report["qcluster_warnings"] = children["qcluster"].warnings()
     finally:
         STOP.set()
         if conn is not None:
             conn.close()
-        # The producer first, then the workers, then what they call: nothing left talking to a dead peer.
-        for label in ("gunicorn", "qcluster", "sandbox"):
-            if label in children:
-                children[label].close()
+        product_stop(children)
         if messages is not None:
             messages.stop()
         if settings_dir is not None:
@@ -1153,18 +764,7 @@ def report_text(r: dict[str, Any]) -> str:
 def main() -> int:
     args = parse_args()
 
-    def on_sigterm(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # same clean-up path as Ctrl-C
-
-    signal.signal(signal.SIGTERM, on_sigterm)
-    try:
-        report = benchmark(args)
-    except KeyboardInterrupt:
-        log("bench-classify: interrupted; every process stopped and the database dropped")
-        return 130
-    except RuntimeError as exc:
-        log(f"bench-classify: {exc}")
-        return 1
+    report = run_or_exit(lambda: benchmark(args), cleaned_up="every process stopped and the database dropped")
     print(json.dumps(report, indent=2) if args.json else report_text(report))
     return 0
 

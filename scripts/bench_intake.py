@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_support import (
+    CLOCK_TICKS,
     LOOPBACK,
     PG_HOST,
     PG_PORT,
@@ -30,6 +31,9 @@ from bench_support import (
     free_port,
     log,
     pg_connect,
+    proc_table,
+    production_env,
+    run_or_exit,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,28 +62,6 @@ def bench_db_counts() -> dict[str, int]:
     return {"stored": int(events), "queued": int(queued)}
 
 
-def server_env(db_url: str, webhook_secret: str) -> dict[str, str]:
-    """Production settings as deployed, except plain HTTP (loopback has no TLS terminator)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GUNICORN_", "DJANGO_"))}
-    env.pop("WEB_CONCURRENCY", None)  # gunicorn would read it; the flag decides
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "bearscope.settings.production",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DJANGO_DEBUG": "false",
-            "DJANGO_ALLOWED_HOSTS": LOOPBACK,
-            "DJANGO_SECURE_SSL_REDIRECT": "false",
-            "DATABASE_URL": db_url,
-            # Empty wins over a developer's .env: the issue asks for the database broker.
-            "REDIS_URL": "",
-            "KUSTOMER_WEBHOOK_SECRET": webhook_secret,
-            "LOG_LEVEL": "WARNING",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    return env
-
-
 def migrate(env: dict[str, str]) -> float:
     started = time.perf_counter()
     done = subprocess.run(
@@ -96,27 +78,6 @@ def migrate(env: dict[str, str]) -> float:
 
 
 # --- CPU accounting ---------------------------------------------------------------------
-
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def proc_table() -> dict[int, tuple[str, int, float, float]]:
-    """pid -> (command, parent pid, own CPU seconds, reaped children's CPU seconds)."""
-    table = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as stat:
-                raw = stat.read()
-        except OSError:
-            continue  # exited while we looked
-        command, rest = raw[raw.index("(") + 1 : raw.rindex(")")], raw[raw.rindex(")") + 2 :].split()
-        # utime + stime, then cutime + cstime: a process that exits moves its time to its parent.
-        own, reaped = int(rest[11]) + int(rest[12]), int(rest[13]) + int(rest[14])
-        table[int(entry.name)] = (command, int(rest[1]), own / CLOCK_TICKS, reaped / CLOCK_TICKS)
-    return table
 
 
 def postgres_ours(pid: int) -> bool:
@@ -628,7 +589,8 @@ def benchmark(args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     webhook_secret = secrets.token_hex(32)
     db_url = database_url(BENCH_DB, args.db_options)
-    env = server_env(db_url, webhook_secret)
+    # REDIS_URL empty: the issue asks for the database broker.
+    env = production_env(db_url=db_url, redis_url="", KUSTOMER_WEBHOOK_SECRET=webhook_secret)
     log(f"recreating database {BENCH_DB} on {PG_HOST}:{PG_PORT}...")
     pg_version = bench_db_recreate(BENCH_DB)
     report: dict[str, Any] = {
@@ -777,18 +739,7 @@ def report_text(r: dict) -> str:
 def main() -> int:
     args = parse_args()
 
-    def on_sigterm(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # same clean-up path as Ctrl-C
-
-    signal.signal(signal.SIGTERM, on_sigterm)
-    try:
-        report = benchmark(args)
-    except KeyboardInterrupt:
-        log("bench-intake: interrupted; gunicorn stopped, database cleaned up")
-        return 130
-    except RuntimeError as exc:
-        log(f"bench-intake: {exc}")
-        return 1
+    report = run_or_exit(lambda: benchmark(args), cleaned_up="gunicorn stopped, database cleaned up")
     print(json.dumps(report, indent=2) if args.json else report_text(report))
     return 0
 

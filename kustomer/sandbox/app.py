@@ -500,6 +500,8 @@ class SandboxApp:
                 "event_ids": event_ids,
                 "events": [e["name"] for e in events],
                 "deliveries": deliveries,
+                # Undelivered, the events themselves: a load driver sends them when and how it wants.
+                **({} if deliver else {"payloads": events}),
             },
             {},
         )

@@ -438,6 +438,21 @@ class TestWebhooks:
             events[3]["data"]["attributes"]["rev"] == resolved["rev"] > events[0]["data"]["attributes"]["rev"]
         )
 
+    def test_undelivered_scenario_answers_with_its_events(self, kustomer_sandbox, webhook_receiver):
+        control(kustomer_sandbox, "POST", "webhooks", {"url": webhook_receiver.url, "secret": SECRET})
+        created = control(
+            kustomer_sandbox,
+            "POST",
+            "scenarios/new-conversation",
+            {"customer_id": CUSTOMER_ID, "text": "Where is BS-100234?", "deliver": False},
+        )
+        payloads = created["payloads"]
+        assert [e["id"] for e in payloads] == created["event_ids"]
+        assert [e["name"] for e in payloads] == ["kustomer.conversation.create", "kustomer.message.create"]
+        assert payloads[0]["data"]["id"] == created["conversation_id"]
+        assert payloads[1]["data"]["attributes"]["preview"].startswith("Where is BS-100234?")
+        assert created["deliveries"] == [] and webhook_receiver.received == []
+
     def test_sent_draft_fires_message_create(self, kustomer_sandbox, webhook_receiver):
         control(kustomer_sandbox, "POST", "webhooks", {"url": webhook_receiver.url, "secret": SECRET})
         draft = api(
