@@ -6,10 +6,8 @@ import os
 import random
 import secrets
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +21,12 @@ import requests
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
+# Run from scripts/: the project's plain-Python helpers (no Django set-up) live beside manage.py.
+sys.path.insert(0, str(ROOT))
+
+from bearscope.testing.processes import Child  # noqa: E402  (needs ROOT on the path)
+from bearscope.testing.processes import free_port as free_port  # noqa: E402  (the scripts take it from here)
+
 SEED = ROOT / "kustomer" / "sandbox" / "seed.json"
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 WEBHOOK_PATH = "/webhooks/kustomer/"
@@ -90,12 +94,6 @@ def database_url(name: str, options: str) -> str:
     return f"{url}?{options}" if options else url
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
 # --- PostgreSQL and Redis -------------------------------------------------------------------
 
 
@@ -135,67 +133,6 @@ class QueueDepth:
 def venv_bin(name: str) -> str:
     beside = Path(sys.executable).parent / name
     return str(beside if beside.exists() else ROOT / ".venv" / "bin" / name)
-
-
-class Child:
-    """One process we started in its own session; stop() ends its whole group and is safe twice."""
-
-    def __init__(self, label: str, argv: list[str], env: dict[str, str]) -> None:
-        self.label, self.argv, self.env = label, argv, env
-        # A file, not a pipe, so a chatty process can never block on its output.
-        self.output = tempfile.TemporaryFile()  # noqa: SIM115
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        # Own session: Ctrl-C reaches only this script, which then stops every child in order.
-        self.proc = subprocess.Popen(
-            self.argv, cwd=ROOT, env=self.env, stdout=self.output, stderr=self.output, start_new_session=True
-        )
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def log_tail(self, limit: int = 3000) -> str:
-        self.output.seek(0)
-        return self.output.read().decode(errors="replace")[-limit:]
-
-    def warnings(self, count: int = 10) -> list[str]:
-        """The last warning, error and traceback lines of its output."""
-        lines = self.log_tail(6000).splitlines()
-        return [line for line in lines if "WARNING" in line or "ERROR" in line or "Traceback" in line][
-            -count:
-        ]
-
-    def stop(self, grace: float = 15) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)  # graceful: qcluster finishes its tasks
-            self.proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # our own session only
-            self.proc.wait(timeout=5)
-        except ProcessLookupError:
-            pass
-
-    def close(self) -> None:
-        self.stop()
-        self.output.close()
-
-
-def wait_http(url: str, child: Child, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not child.alive:
-            raise RuntimeError(f"the {child.label} exited while starting:\n{child.log_tail()}")
-        try:
-            if requests.get(url, timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the {child.label} did not answer {url} within {timeout:.0f} s:\n{child.log_tail()}")
 
 
 def manage(env: dict[str, str], *args: str) -> None:
@@ -259,8 +196,8 @@ def product_start(
     for child in children.values():
         child.start()
     sandbox_url, web_url = f"http://{LOOPBACK}:{sandbox_port}", f"http://{LOOPBACK}:{web_port}"
-    wait_http(f"{sandbox_url}/_sandbox/stats", children["sandbox"])
-    wait_http(f"{web_url}/healthz", children["gunicorn"])
+    children["sandbox"].wait_http(f"{sandbox_url}/_sandbox/stats")
+    children["gunicorn"].wait_http(f"{web_url}/healthz")
     # Subscribed like production: our PATCH write-backs come back as conversation.update echoes.
     requests.post(
         f"{sandbox_url}/_sandbox/webhooks",

@@ -127,6 +127,12 @@ class Child:
     def log_tail(self, limit: int = 3000) -> str:
         return self.log()[-limit:]
 
+    def warnings(self, count: int = 10) -> list[str]:
+        """The last warning, error and traceback lines of its output."""
+        lines = self.log_tail(6000).splitlines()
+        flagged = [line for line in lines if "WARNING" in line or "ERROR" in line or "Traceback" in line]
+        return flagged[-count:]
+
     def terminate(self) -> None:
         """SIGTERM to the group: qcluster finishes what it holds, gunicorn its requests."""
         if self.alive:
