@@ -1,12 +1,15 @@
 """The local classifier: what it learns, its three uses, its commands and its retrain schedule."""
 
+import copy
 import json
 from io import StringIO
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
 from bearscope.testing.messages_server import error, refusal, reply_json
+from classification.local.encoder import encoder_load
 from classification.local.model import LocalModelError, artifact_dump, artifact_load, classifier_train
 from classification.local.services import local_model_retrain_if_due, local_model_train
 from classification.models import (
@@ -90,9 +93,31 @@ class TestModel:
         with pytest.raises(LocalModelError, match="above the"):
             artifact_dump(model, max_bytes=1000)
 
+    def test_an_artifact_of_another_encoder_is_refused(self, trained):
+        model, _ = trained
+        other = copy.copy(model)
+        other.encoder_id = "some other encoder sha256:0000"
+        with pytest.raises(LocalModelError, match="trained with the sentence encoder some other encoder"):
+            artifact_load(artifact_dump(other))
+
     def test_one_label_is_not_enough(self):
         with pytest.raises(LocalModelError, match="at least two labels"):
             classifier_train(["a", "b"], ["x", "x"])
+
+
+class TestEncoder:
+    def test_paraphrases_lie_closer_than_other_topics(self):
+        texts = ["My card has not arrived yet", "When will the card you sent me get here?", "Will it rain?"]
+        card, arrival, weather = encoder_load().embed(texts)
+        assert np.allclose(np.linalg.norm([card, arrival, weather], axis=1), 1, atol=1e-3)
+        assert card @ arrival > 0.5 > card @ weather
+
+    def test_a_message_embeds_nearly_the_same_alone_or_padded_in_a_batch(self):
+        # Not exactly: int8 activations are scaled per batch. Padding must not leak in, though.
+        short = "pin blocked"
+        alone = encoder_load().embed([short])[0]
+        padded = encoder_load().embed([short, "A much longer message, so the short one gets padded"])[0]
+        assert alone @ padded > 0.98
 
 
 @pytest.fixture
@@ -295,6 +320,7 @@ class TestCommands:
         result = json.loads(out.getvalue())
         assert result["accuracy"] == 1.0
         assert result["train_seconds"] > 0
+        assert result["encoder"].startswith("all-MiniLM-L6-v2")
         assert {"threshold", "coverage", "precision"} <= set(result["thresholds"][0])
         assert [row["threshold"] for row in result["thresholds"]] == [
             0.5,

@@ -8,6 +8,7 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 from sklearn.model_selection import train_test_split
 
+from classification.local.encoder import DIMENSIONS
 from classification.local.model import (
     ARTIFACT_MAX_BYTES,
     LocalModelError,
@@ -72,6 +73,7 @@ class Command(BaseCommand):
             "cascade": cascade,
             "artifact_bytes": len(artifact_dump(model, max_bytes=ARTIFACT_MAX_BYTES * 100)),
             "features": model.features.size,
+            "encoder": model.encoder_id,
             "cross_validated_accuracy": validation["accuracy"],
             "out_of_scope": self._out_of_scope(model, options["out_of_scope"], cascade),
         }
@@ -147,7 +149,7 @@ class Command(BaseCommand):
         )
         write(
             f"  artifact {r['artifact_bytes'] / 1e6:.1f} MB (limit {ARTIFACT_MAX_BYTES / 1e6:.0f} MB), "
-            f"{r['features']} features"
+            f"{r['features']} TF-IDF features + the {DIMENSIONS}-dimension embedding of {r['encoder']}"
         )
         write("")
         write("  threshold  coverage  precision")
