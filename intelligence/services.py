@@ -21,7 +21,7 @@ from bearscope.llm import (
     output_parse,
     structured_call,
 )
-from bearscope.queue import enqueue_each_on_commit, enqueue_on_commit
+from bearscope.queue import enqueue_each_on_commit, enqueue_on_commit, task_claim_expiry
 from kustomer.client import KustomerError
 from kustomer.models import Conversation, Message, WebhookEvent
 from kustomer.payloads import as_datetime, as_dict
@@ -40,8 +40,6 @@ EXTRACT_TASK = "intelligence.tasks.analysis_extract"
 EXTRACTION_MAX_TOKENS = 800
 EXTRACTION_MAX_ATTEMPTS = 5
 SWEEP_LIMIT = 500
-# A worker killed mid-call leaves its start behind; after this long another may take it.
-STALE_START = timedelta(minutes=5)
 Extraction = ConversationAnalysis.Extraction
 
 
@@ -227,7 +225,7 @@ def analysis_extract(*, analysis_id: int) -> ConversationAnalysis:
     # A redelivered task must not ask Claude a second time while the first is still asking.
     now = timezone.now()
     taken = ConversationAnalysis.objects.filter(
-        Q(extraction_started_at__isnull=True) | Q(extraction_started_at__lt=now - STALE_START),
+        Q(extraction_started_at__isnull=True) | Q(extraction_started_at__lt=now - task_claim_expiry()),
         pk=analysis.pk,
         extraction_status=analysis.extraction_status,
     ).update(extraction_started_at=now)

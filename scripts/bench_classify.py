@@ -53,9 +53,6 @@ from bench_support import (
     wait_written,
 )
 
-# Run as `python scripts/bench_classify.py`: the project's plain-Python helpers live beside manage.py.
-sys.path.insert(0, str(ROOT))
-
 from bearscope.testing.messages_server import MessagesServer
 from kustomer.sandbox.webhooks import build_event, deliver
 

@@ -46,9 +46,6 @@ from bench_support import (
     spread,
 )
 
-# Run as `python scripts/soak.py`: the project's plain-Python helpers live beside manage.py.
-sys.path.insert(0, str(ROOT))
-
 from bearscope.testing.messages_server import MessagesServer, example_for_schema, output_schema, reply_json
 from kustomer.sandbox.webhooks import sign
 

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from bearscope.queue import task_claim_expiry
 from bearscope.testing.messages_server import reply_json
 from intelligence import rollups, services
 from intelligence.models import ConversationAnalysis, DailyRollup
@@ -276,7 +277,8 @@ def test_an_extraction_another_worker_is_running_is_left_alone(messages_server):
     assert services.analysis_extract(analysis_id=analysis.pk).extraction_status == Extraction.PENDING
     assert messages_server.message_requests == []
     ConversationAnalysis.objects.filter(pk=analysis.pk).update(
-        extraction_started_at=timezone.now() - timedelta(minutes=6)  # that worker died
+        # Older than the task timeout: django-q2 has killed that worker.
+        extraction_started_at=timezone.now() - task_claim_expiry() - timedelta(seconds=1)
     )
     messages_server.script(reply_json(VALID_ANSWER))
     analysis = services.analysis_extract(analysis_id=analysis.pk)
