@@ -4,9 +4,7 @@ import json
 import math
 import os
 import random
-import secrets
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -26,6 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from bearscope.testing.processes import Child  # noqa: E402  (needs ROOT on the path)
 from bearscope.testing.processes import free_port as free_port  # noqa: E402  (the scripts take it from here)
+from bearscope.testing.processes import manage as manage  # noqa: E402
+from bearscope.testing.processes import product_env as harness_env  # noqa: E402
 
 SEED = ROOT / "kustomer" / "sandbox" / "seed.json"
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
@@ -135,16 +135,6 @@ def venv_bin(name: str) -> str:
     return str(beside if beside.exists() else ROOT / ".venv" / "bin" / name)
 
 
-def manage(env: dict[str, str], *args: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"manage.py {' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
-        )
-
-
 def broker_choose(choice: str, redis_db: int) -> tuple[str, str]:
     """("redis" | "orm", REDIS_URL) for --broker auto|redis|orm; auto takes Redis when it answers."""
     if choice == "orm":
@@ -214,27 +204,9 @@ def product_stop(children: dict[str, Child]) -> None:
 
 
 def production_env(*, db_url: str, redis_url: str, **variables: str) -> dict[str, str]:
-    """Production settings as deployed, except plain HTTP (loopback has no TLS terminator), plus
-    `variables`; the caller's own BearScope variables are dropped so that a developer's do not leak in."""
-    prefixes = ("GUNICORN_", "DJANGO_", "KUSTOMER_", "ANTHROPIC_", "Q_", "LLM_", "INSIGHTS_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
-    env.pop("WEB_CONCURRENCY", None)  # gunicorn would read it; the flag decides
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "bearscope.settings.production",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DJANGO_DEBUG": "false",
-            "DJANGO_ALLOWED_HOSTS": LOOPBACK,
-            "DJANGO_SECURE_SSL_REDIRECT": "false",
-            "DATABASE_URL": db_url,
-            # Empty wins over a developer's .env and means the database broker.
-            "REDIS_URL": redis_url,
-            "LOG_LEVEL": "WARNING",
-            "PYTHONUNBUFFERED": "1",
-            **variables,
-        }
-    )
-    return env
+    """The test harness's production environment on this database and broker, quieter logs, plus
+    `variables`."""
+    return harness_env(DATABASE_URL=db_url, REDIS_URL=redis_url, LOG_LEVEL="WARNING", **variables)
 
 
 def product_env(

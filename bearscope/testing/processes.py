@@ -60,13 +60,25 @@ def wait_for(
 
 def product_env(**overrides: str) -> dict[str, str]:
     """Production settings over plain HTTP on loopback, with no developer variables leaking in."""
-    prefixes = ("DJANGO_", "KUSTOMER_", "ANTHROPIC_", "Q_", "LLM_", "REDIS_", "DATABASE_", "GUNICORN_")
+    prefixes = (
+        "DJANGO_",
+        "KUSTOMER_",
+        "ANTHROPIC_",
+        "Q_",
+        "LLM_",
+        "INSIGHTS_",
+        "REDIS_",
+        "DATABASE_",
+        "GUNICORN_",
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env.pop("WEB_CONCURRENCY", None)
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "bearscope.settings.production",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            # Explicit values win over a developer's .env, which django-environ reads for what is unset.
+            "DJANGO_DEBUG": "false",
             "DJANGO_ALLOWED_HOSTS": LOOPBACK,
             "DJANGO_SECURE_SSL_REDIRECT": "false",
             # Empty wins over a developer's .env and means the database broker.
