@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django_q",
     "csp",
     "axes",
+    "bearscope",
     "kustomer",
     "classification",
     "autoreply",
