@@ -104,7 +104,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "bearscope" / "static"]
 
 # Reviewers are not staff, so they sign in on the site's own page, not the admin's.
 LOGIN_URL = "login"
