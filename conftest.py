@@ -1,4 +1,7 @@
-"""Project-wide pytest fixtures: the Kustomer sandbox and the local Messages API server over real HTTP."""
+"""Project-wide pytest plugins: the Kustomer sandbox, the local Messages API server, headless Chromium."""
 
-from bearscope.testing.llm_fixtures import *  # noqa: F403
-from kustomer.tests.sandbox_fixtures import *  # noqa: F403
+pytest_plugins = [
+    "bearscope.testing.browser",
+    "bearscope.testing.llm_fixtures",
+    "kustomer.tests.sandbox_fixtures",
+]

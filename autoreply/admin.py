@@ -5,6 +5,8 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
+from bearscope.admin import SingletonAdmin
+
 from .guardrails import CHECK_LABELS
 from .models import (
     AutoReply,
@@ -20,14 +22,6 @@ from .models import (
 )
 from .selectors import Readiness, policy_readiness
 from .services import ReadinessNotMet, live_switch_check, policy_mode_set, replies_enqueue
-
-
-class SingletonAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return not self.model.objects.exists()
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(AutoReplySettings)

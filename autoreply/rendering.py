@@ -3,6 +3,8 @@
 import re
 from collections.abc import Iterable, Mapping
 
+from bearscope.exceptions import BearScopeError
+
 # The only values a reply can contain besides the template's own text: facts read from Kustomer's
 # order record, never anything the customer wrote.
 AVAILABLE_VARIABLES = ("order_number", "order_status", "carrier", "tracking_url", "estimated_delivery")
@@ -10,7 +12,7 @@ PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 STRAY_BRACE = re.compile(r"[{}]")
 
 
-class TemplateError(ValueError):
+class TemplateError(BearScopeError, ValueError):
     """A template is not usable; the message says why in the admin's words."""
 
 

@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from django.db.models import QuerySet
 
+from classification.models import Classification
+
 from .models import AutoReplyDecision, AutoReplyPolicy, AutoReplySettings, Mode, ShadowReview
 
 Z_95 = 1.959964  # two-sided 95%
@@ -120,5 +122,21 @@ def shadow_next(*, after: AutoReplyDecision | None = None) -> AutoReplyDecision 
     return pending.first()
 
 
-def graded_count() -> int:
-    return ShadowReview.objects.count()
+@dataclass(frozen=True)
+class DecisionCounts:
+    """Auto-reply decisions so far, and classifications still waiting for theirs."""
+
+    shadow: int
+    blocked: int
+    undecided: int
+
+
+def decision_counts() -> DecisionCounts:
+    decisions = AutoReplyDecision.objects.all()
+    return DecisionCounts(
+        shadow=shadow_replies().count(),
+        blocked=decisions.filter(verdict=AutoReplyDecision.Verdict.BLOCKED).count(),
+        undecided=Classification.objects.filter(
+            status=Classification.Status.DONE, current=True, autoreply_decision__isnull=True
+        ).count(),
+    )

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from bearscope.exceptions import BearScopeError
 from bearscope.queue import enqueue_each_on_commit, enqueue_on_commit, task_claim_expiry
 from classification.models import Classification
 from kustomer.client import (
@@ -62,11 +63,11 @@ ESCALATION_NOTE = (
 SHADOW_NOTE = "BearScope shadow mode: this reply would have been sent (nothing was sent to the customer).\n\n"
 
 
-class ReadinessNotMet(ValueError):
+class ReadinessNotMet(BearScopeError, ValueError):
     """Switching to live is refused: the intent's shadow replies have not passed the readiness bar."""
 
 
-class ModeChangeError(ValueError):
+class ModeChangeError(BearScopeError, ValueError):
     """The mode change asked for is not possible; the message says why."""
 
 

@@ -1,7 +1,10 @@
 """Starter configurations: a taxonomy, a first auto-reply policy in shadow mode, the order mapping."""
 
+from dataclasses import dataclass
+
 from django.db import transaction
 
+from bearscope.exceptions import BearScopeError
 from classification.models import Intent
 from classification.taxonomy import DEFAULT_TAXONOMY, taxonomy_load, taxonomy_read
 
@@ -27,12 +30,30 @@ WISMO_CHAT = (
 STARTERS = {"ecommerce"}
 
 
-class StarterError(ValueError):
+class StarterError(BearScopeError, ValueError):
     """The starter asked for does not exist or cannot be loaded."""
 
 
+@dataclass(frozen=True)
+class StarterLoaded:
+    """What a starter loaded, for the setup command to report."""
+
+    counts: dict[str, int]
+    policy: AutoReplyPolicy
+    policy_created: bool
+
+    def summary(self) -> list[str]:
+        loaded = ", ".join(f"{n} {what.replace('_', '-')}" for what, n in self.counts.items())
+        kept = "" if self.policy_created else " (kept as it was)"
+        return [
+            f"Loaded {loaded} from {DEFAULT_TAXONOMY.name}.",
+            f"Auto-reply: switch on; policy {self.policy} is {self.policy.mode}{kept}, template "
+            f"“{self.policy.template.name}”; orders are read from Klass `{OrderMapping.load().klass_name}`.",
+        ]
+
+
 @transaction.atomic
-def starter_load(*, starter: str) -> dict[str, object]:
+def starter_load(*, starter: str) -> StarterLoaded:
     """Load a starter; rows are created or updated by key and nothing else is touched.
 
     A policy that exists already keeps its mode and threshold: running setup again never switches
@@ -82,4 +103,4 @@ def starter_load(*, starter: str) -> dict[str, object]:
     config = AutoReplySettings.load()
     config.enabled = True
     config.save(update_fields=["enabled"])
-    return {**counts, "policy": policy, "policy_created": created}
+    return StarterLoaded(counts=counts, policy=policy, policy_created=created)

@@ -1,7 +1,7 @@
 """django-q2 entry points of the auto-reply pipeline: take ids, call one service."""
 
+from bearscope.sweeps import sweep_run
 from classification.models import Classification
-from kustomer.sweeps import sweep_run
 
 from . import services
 from .models import AutoReply, Escalation

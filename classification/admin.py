@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
+from bearscope.admin import SingletonAdmin
 from kustomer.models import Conversation
 
 from .local.services import local_model_activate, local_model_train_enqueue
@@ -95,7 +96,7 @@ class BusinessRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(ClassifierSettings)
-class ClassifierSettingsAdmin(admin.ModelAdmin):
+class ClassifierSettingsAdmin(SingletonAdmin):
     fieldsets = (
         (
             None,
@@ -146,12 +147,6 @@ class ClassifierSettingsAdmin(admin.ModelAdmin):
     )
 
     readonly_fields = ("active_local_model",)
-
-    def has_add_permission(self, request) -> bool:
-        return not ClassifierSettings.objects.exists()
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="Active local model")
     def active_local_model(self, obj: ClassifierSettings) -> str:

@@ -10,9 +10,10 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from bearscope.llm import llm_configured
 from kustomer.models import Message
 
-from .models import Classification, TriageReview
+from .models import Classification, ClassifierSettings, LocalModelVersion, TriageReview
 
 # Reviewers read these, not the codes stored in route_reason.
 REASON_LABELS = {
@@ -289,4 +290,52 @@ def quality_report() -> QualityReport:
         cost_per_1000_usd=per_1000,
         latency_p50_ms=percentile(latencies, 50),
         latency_p95_ms=percentile(latencies, 95),
+    )
+
+
+@dataclass(frozen=True)
+class RoutingCounts:
+    """Current classifications: decided (auto or triage), written back, and still in progress."""
+
+    classified: int
+    auto: int
+    triage: int
+    written: int
+    unfinished: int
+
+
+def routing_counts() -> RoutingCounts:
+    current = Classification.objects.filter(current=True)
+    done = current.filter(status=Classification.Status.DONE)
+    return RoutingCounts(
+        classified=done.count(),
+        auto=done.filter(route=Classification.Route.AUTO).count(),
+        triage=done.filter(route=Classification.Route.TRIAGE).count(),
+        written=done.filter(writeback_status=Classification.WriteBack.DONE).count(),
+        unfinished=current.exclude(
+            status=Classification.Status.DONE, writeback_status=Classification.WriteBack.DONE
+        ).count(),
+    )
+
+
+def classifier_in_use() -> tuple[str, bool]:
+    """Which classifier classifies new conversations, in a sentence; False when none can."""
+    config = ClassifierSettings.load()
+    local = LocalModelVersion.objects.filter(active=True).defer("artifact").first()
+    if llm_configured():
+        uses = [f"fallback when Claude fails ({local})"] if local and config.local_fallback else []
+        if local and config.local_cascade:
+            uses.append(f"cascade at confidence {config.local_cascade_threshold}")
+        also = f", local model as {' and '.join(uses)}" if uses else ""
+        return f"Claude ({config.model_id}){also}", True
+    if local and config.local_offline_default:
+        return (
+            f"the local model ({local}), because ANTHROPIC_API_KEY is not set; "
+            "set it to classify with Claude",
+            True,
+        )
+    return (
+        "none (no ANTHROPIC_API_KEY and no local model), so every conversation goes to the triage queue "
+        "with the reason 'no_classifier'",
+        False,
     )

@@ -1,7 +1,7 @@
 """django-q2 entry points of the classification pipeline: take ids, call one service."""
 
+from bearscope.sweeps import sweep_run
 from kustomer.models import Conversation
-from kustomer.sweeps import sweep_run
 
 from . import services
 from .local import services as local_services

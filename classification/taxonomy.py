@@ -5,12 +5,14 @@ from pathlib import Path
 
 from django.db import transaction
 
+from bearscope.exceptions import BearScopeError
+
 from .models import BusinessRule, ComplexityLevel, Intent, PriorityLevel
 
 DEFAULT_TAXONOMY = Path(__file__).parent / "data" / "ecommerce_taxonomy.json"
 
 
-class TaxonomyFileError(ValueError):
+class TaxonomyFileError(BearScopeError, ValueError):
     """The file is not a taxonomy BearScope can load; the message says what is wrong."""
 
 

@@ -1,6 +1,6 @@
 """django-q2 entry points of the intelligence pipeline: take ids, call one service."""
 
-from kustomer.sweeps import sweep_run
+from bearscope.sweeps import sweep_run
 
 from . import rollups, services
 from .models import ConversationAnalysis

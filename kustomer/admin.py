@@ -1,27 +1,18 @@
-"""Admin for webhook events and the Kustomer mirror (mirror fields are read-only)."""
+"""Admin for webhook events and the Kustomer mirror (read-only: edits would be overwritten by Kustomer)."""
 
 import json
 
 from django.contrib import admin, messages
-from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
-from .models import Conversation, ConversationDispatch, Customer, Message, SweepRun, WebhookEvent
+from bearscope.admin import ReadOnlyAdmin
+
+from .models import Conversation, ConversationDispatch, Customer, Message, WebhookEvent
 from .services import webhook_events_reprocess
 
 
-class ReadOnlyMirrorAdmin(admin.ModelAdmin):
-    """The mirror reflects Kustomer; editing it here would only be overwritten."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(ReadOnlyMirrorAdmin):
+class WebhookEventAdmin(ReadOnlyAdmin):
     list_display = ("event_id", "name", "status", "reason", "attempts", "conversation_id", "received_at")
     list_filter = ("status", "name")
     search_fields = ("=event_id", "=conversation_id", "=resource_id")
@@ -59,7 +50,7 @@ class WebhookEventAdmin(ReadOnlyMirrorAdmin):
 
 
 @admin.register(Customer)
-class CustomerAdmin(ReadOnlyMirrorAdmin):
+class CustomerAdmin(ReadOnlyAdmin):
     list_display = ("kustomer_id", "name", "external_id", "updated_at")
     search_fields = ("=kustomer_id", "name", "external_id")
 
@@ -88,7 +79,7 @@ class DispatchInline(admin.TabularInline):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(ReadOnlyMirrorAdmin):
+class ConversationAdmin(ReadOnlyAdmin):
     list_display = (
         "kustomer_id",
         "name",
@@ -102,58 +93,3 @@ class ConversationAdmin(ReadOnlyMirrorAdmin):
     search_fields = ("=kustomer_id", "name", "=customer__kustomer_id")
     list_select_related = ("customer",)
     inlines = [MessageInline, DispatchInline]
-
-
-class DidSomethingFilter(admin.SimpleListFilter):
-    title = "outcome"
-    parameter_name = "outcome"
-
-    def lookups(self, request, model_admin):
-        return [("requeued", "Queued something again"), ("error", "A step failed"), ("idle", "Nothing to do")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "requeued":
-            return queryset.filter(total__gt=0)
-        if self.value() == "error":
-            return queryset.exclude(error="")
-        if self.value() == "idle":
-            return queryset.filter(total=0, error="")
-        return queryset
-
-
-@admin.register(SweepRun)
-class SweepRunAdmin(ReadOnlyMirrorAdmin):
-    """What each periodic sweeper found stuck and queued again; written by the sweepers only."""
-
-    list_display = ("started_at", "sweeper", "summary", "total", "duration_ms", "failed_steps")
-    list_filter = ("sweeper", DidSomethingFilter)
-    date_hierarchy = "started_at"
-    fields = ("sweeper", "started_at", "duration_ms", "total", "requeued_rows", "error")
-    readonly_fields = fields
-
-    @admin.display(description="Failed steps", boolean=True)
-    def failed_steps(self, obj: SweepRun) -> bool:
-        return bool(obj.error)
-
-    @admin.display(description="Queued again")
-    def requeued_rows(self, obj: SweepRun) -> str:
-        if not obj.total:
-            return "Nothing was stuck."
-        return format_html_join(
-            "",
-            "<p><strong>{}</strong> ({}): {}</p>",
-            ((step["kind"], len(step["ids"]), self._links(step)) for step in obj.requeued if step["ids"]),
-        )
-
-    @staticmethod
-    def _links(step: dict) -> str:
-        app_label, model = step["model"].split(".")
-        try:
-            reverse(f"admin:{app_label}_{model}_change", args=[step["ids"][0]])
-        except NoReverseMatch:
-            return ", ".join(str(pk) for pk in step["ids"])
-        return format_html_join(
-            ", ",
-            '<a href="{}">{}</a>',
-            ((reverse(f"admin:{app_label}_{model}_change", args=[pk]), pk) for pk in step["ids"]),
-        )

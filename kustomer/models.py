@@ -145,27 +145,3 @@ class RateWindow(models.Model):
 
     def __str__(self) -> str:
         return f"minute {self.window}: {self.count}"
-
-
-class SweepRun(models.Model):
-    """One run of a periodic sweeper: what it found stuck and queued again, for the admin."""
-
-    sweeper = models.CharField(max_length=64, db_index=True)
-    started_at = models.DateTimeField(db_index=True)
-    duration_ms = models.PositiveIntegerField(default=0)
-    requeued = models.JSONField(
-        default=list, help_text='What was queued again: [{"kind", "model", "ids"}], one entry per step.'
-    )
-    total = models.PositiveIntegerField(default=0, help_text="How many rows were queued again.")
-    error = models.TextField(blank=True, default="", help_text="Steps that failed, and why.")
-
-    class Meta:
-        ordering = ["-started_at"]
-        verbose_name = "sweeper run"
-
-    def __str__(self) -> str:
-        return f"{self.sweeper} at {self.started_at:%Y-%m-%d %H:%M:%S}"
-
-    @property
-    def summary(self) -> str:
-        return ", ".join(f"{step['kind']} {len(step['ids'])}" for step in self.requeued) or "nothing to do"

@@ -4,13 +4,12 @@ from datetime import timedelta
 
 from django.conf import settings
 
-from bearscope import task_results
+from bearscope.sweeps import sweep_run
 
 from .exceptions import EventProcessingFailed
 from .models import WebhookEvent
 from .services import events_sweep
 from .services import webhook_event_process as process
-from .sweeps import sweep_run, sweep_runs_prune
 
 
 def webhook_event_process(event_pk: int) -> str:
@@ -33,10 +32,3 @@ def sweep() -> str:
         steps=[("events", WebhookEvent, lambda: events_sweep(older_than=after))],
     ).summary
 
-
-def task_results_prune() -> str:
-    """Daily: drop successful task results and sweeper runs older than Q_RESULT_DAYS."""
-    older_than = timedelta(days=settings.Q_RESULT_DAYS)
-    results = task_results.task_results_prune(older_than=older_than)
-    runs = sweep_runs_prune(older_than=older_than)
-    return f"deleted {results} task results, {runs} sweeper runs"

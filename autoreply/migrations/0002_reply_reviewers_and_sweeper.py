@@ -1,12 +1,11 @@
-"""Create the "Reply reviewers" group with the review permission, and schedule the reply sweeper."""
+"""Create the "Reply reviewers" group with the review permission. Schedules are created by bearscope.schedules.schedules_setup after every migrate."""
 
 from django.db import migrations
 
 GROUP = "Reply reviewers"
-SWEEP = "autoreply.tasks.sweep"
 
 
-def create_group_and_schedule(apps, schema_editor):
+def create_group(apps, schema_editor):
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     ContentType = apps.get_model("contenttypes", "ContentType")
@@ -19,15 +18,10 @@ def create_group_and_schedule(apps, schema_editor):
         defaults={"name": "Can review shadow replies"},
     )
     group.permissions.add(permission)
-    apps.get_model("django_q", "Schedule").objects.get_or_create(
-        func=SWEEP,
-        defaults={"name": "Auto-reply sweeper", "schedule_type": "I", "minutes": 2, "repeats": -1},
-    )
 
 
-def remove_group_and_schedule(apps, schema_editor):
+def remove_group(apps, schema_editor):
     apps.get_model("auth", "Group").objects.filter(name=GROUP).delete()
-    apps.get_model("django_q", "Schedule").objects.filter(func=SWEEP).delete()
 
 
 class Migration(migrations.Migration):
@@ -38,4 +32,4 @@ class Migration(migrations.Migration):
         ("django_q", "0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more"),
     ]
 
-    operations = [migrations.RunPython(create_group_and_schedule, remove_group_and_schedule)]
+    operations = [migrations.RunPython(create_group, remove_group)]

@@ -8,18 +8,15 @@ from django.utils import timezone
 
 from autoreply.models import AutoReplyPolicy, Mode
 from autoreply.starter import starter_load
+from bearscope.testing.factories import UserFactory, role_group
 from classification.models import Classification, Intent
-from classification.tests.conftest import browser, page  # noqa: F401  (headless Chromium, shared)
-from classification.tests.factories import UserFactory
 from kustomer.models import Conversation, Customer, Message
-
-from .factories import reply_reviewers_group
 
 
 @pytest.fixture
 def starter(db) -> AutoReplyPolicy:
     """The ecommerce starter: the WISMO policy (shipping_issue / status) in shadow mode, switch on."""
-    return starter_load(starter="ecommerce")["policy"]
+    return starter_load(starter="ecommerce").policy
 
 
 @pytest.fixture
@@ -102,5 +99,5 @@ def outbound(state: dict) -> list[dict]:
 def reply_reviewer(db):
     """Signed in with the "Reply reviewers" group the migration made."""
     user = UserFactory(username="sam", first_name="Sam", last_name="Lee")
-    user.groups.add(reply_reviewers_group())
+    user.groups.add(role_group("Reply reviewers"))
     return user

@@ -1,7 +1,6 @@
 """factory-boy factories for shadow replies and their grades."""
 
 import factory
-from django.contrib.auth.models import Group, Permission
 
 from autoreply.models import AutoReplyDecision, Mode, ShadowReview
 from classification.tests.factories import ClassificationFactory
@@ -37,12 +36,3 @@ class ShadowReviewFactory(factory.django.DjangoModelFactory):
     decision = factory.SubFactory(ShadowReplyFactory)
     reviewer = None
     grade = ShadowReview.Grade.GOOD
-
-
-def reply_reviewers_group() -> Group:
-    """The "Reply reviewers" group the migration made, made again if a browser test's flush removed it."""
-    group, _ = Group.objects.get_or_create(name="Reply reviewers")
-    group.permissions.add(
-        Permission.objects.get(content_type__app_label="autoreply", codename="review_reply")
-    )
-    return group

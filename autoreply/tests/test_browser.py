@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from autoreply.models import AutoReplyPolicy, AutoReplySettings, PolicyAudit, ShadowReview
-from classification.tests.conftest import PASSWORD
+from bearscope.testing.factories import PASSWORD
 
 from .factories import ShadowReplyFactory
 

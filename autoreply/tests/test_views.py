@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from autoreply.models import ShadowReview
-from classification.tests.factories import UserFactory
+from bearscope.testing.factories import UserFactory
 
 from .factories import ShadowReplyFactory, ShadowReviewFactory
 

@@ -202,7 +202,7 @@ Q_CLUSTER = {
     "timeout": env.int("Q_TIMEOUT", default=120),
     "retry": env.int("Q_RETRY", default=180),
     "max_attempts": env.int("Q_MAX_ATTEMPTS", default=5),
-    # 0: keep successful results and prune them by age (kustomer.tasks.task_results_prune). A
+    # 0: keep successful results and prune them by age (bearscope.tasks.task_results_prune). A
     # positive limit makes django-q2 load every stored success on each task to prune by count:
     # ~13 ms of worker CPU per task with 1,000 kept, measured.
     "save_limit": 0,

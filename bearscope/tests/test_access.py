@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern
 
-from classification.tests.factories import UserFactory
+from bearscope.testing.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 # Open on purpose: Kustomer's webhook (HMAC instead), the load balancer's checks, signing in and out.

@@ -66,7 +66,7 @@ def test_a_worker_killed_mid_classification_leaves_one_classification_and_one_wr
 
 def test_a_worker_killed_mid_send_leaves_one_reply(make_stack):
     stack = make_stack()
-    policy = starter_load(starter="ecommerce")["policy"]
+    policy = starter_load(starter="ecommerce").policy
     AutoReplyPolicy.objects.filter(pk=policy.pk).update(mode=Mode.LIVE)
     # The send (PUT /v1/drafts/{id}) takes 3 s in Kustomer; the worker is killed while it waits.
     stack.control(
@@ -106,7 +106,7 @@ def test_a_worker_killed_mid_send_leaves_one_reply(make_stack):
 
 def test_each_event_three_times_out_of_order_gives_one_classification_one_reply(make_stack, webhook_receiver):
     stack = make_stack()
-    policy = starter_load(starter="ecommerce")["policy"]
+    policy = starter_load(starter="ecommerce").policy
     AutoReplyPolicy.objects.filter(pk=policy.pk).update(mode=Mode.LIVE)
     # Record what Kustomer sends for a new conversation, then add an agent's later update to it.
     stack.control("POST", "webhooks", {"url": webhook_receiver.url, "secret": stack.secret})

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from classification.tests.factories import UserFactory
+from bearscope.testing.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

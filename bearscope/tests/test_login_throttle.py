@@ -5,7 +5,7 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.test import Client
 
-from classification.tests.factories import UserFactory
+from bearscope.testing.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

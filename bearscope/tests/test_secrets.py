@@ -13,8 +13,8 @@ from django.urls import reverse
 from autoreply.models import AutoReplySettings
 from bearscope.llm import LlmError, structured_call
 from bearscope.redaction import REDACTED, secrets_redact
+from bearscope.testing.factories import UserFactory
 from classification.models import ClassifierSettings
-from classification.tests.factories import UserFactory
 from kustomer.authentication import signature_expected
 from kustomer.client import KustomerClient, client_get
 from kustomer.exceptions import KustomerError

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from django_q.models import Schedule, Task
 
-from kustomer.tasks import task_results_prune
+from bearscope.tasks import task_results_prune
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def test_old_successes_go_recent_ones_and_failures_stay(settings):
 
 
 def test_the_pruning_is_scheduled_daily_and_results_are_not_pruned_per_task(settings):
-    schedule = Schedule.objects.get(func="kustomer.tasks.task_results_prune")
+    schedule = Schedule.objects.get(func="bearscope.tasks.task_results_prune")
     assert schedule.schedule_type == Schedule.DAILY
     # A positive save_limit makes every task load all stored successes to prune by count.
     assert settings.Q_CLUSTER["save_limit"] == 0

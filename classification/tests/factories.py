@@ -3,14 +3,10 @@
 from decimal import Decimal
 
 import factory
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
 from classification.models import Classification, ComplexityLevel, Intent, PriorityLevel, TriageReview
 from kustomer.tests.factories import ConversationFactory
-
-REVIEWERS_GROUP = "Triage reviewers"
 
 
 class IntentFactory(factory.django.DjangoModelFactory):
@@ -88,37 +84,3 @@ class TriageReviewFactory(factory.django.DjangoModelFactory):
     agreed = factory.LazyAttribute(
         lambda o: o.intent == o.classification.intent and o.sub_intent == o.classification.sub_intent
     )
-
-
-def reviewers_group() -> Group:
-    """The group the migration made, made again when missing.
-
-    After a browser test (live server under Playwright) the flush is not followed by the serialized
-    restore, so a later test finds the migration-made groups gone.
-    """
-    group, _ = Group.objects.get_or_create(name=REVIEWERS_GROUP)
-    group.permissions.add(
-        Permission.objects.get(content_type__app_label="classification", codename="review_classification")
-    )
-    return group
-
-
-class UserFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = get_user_model()
-        django_get_or_create = ("username",)
-        skip_postgeneration_save = True
-
-    username = factory.Sequence(lambda n: f"user{n}")
-    first_name = factory.Faker("first_name")
-    last_name = factory.Faker("last_name")
-    email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
-    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
-
-    @factory.post_generation
-    def reviewer(self, create: bool, extracted: bool | None, **kwargs) -> None:
-        """UserFactory(reviewer=True) joins the "Triage reviewers" group the migration made."""
-        if create and extracted:
-            self.groups.add(reviewers_group())
-        if create:
-            self.save()

@@ -8,11 +8,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from bearscope.testing.factories import PASSWORD
 from classification.models import ClassifierSettings, TriageReview
 from kustomer.tests.factories import ConversationFactory, MessageFactory
 from kustomer.tests.sandbox_fixtures import CONVERSATION_ID
 
-from .conftest import PASSWORD
 from .factories import ClassificationFactory
 
 # live_server serves from another thread, so the data must be committed; serialized_rollback

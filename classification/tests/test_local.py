@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
+from bearscope.testing.factories import UserFactory
 from bearscope.testing.messages_server import error, refusal, reply_json
 from classification.local.encoder import encoder_load
 from classification.local.model import LocalModelError, artifact_dump, artifact_load, classifier_train
@@ -24,7 +25,7 @@ from classification.services import conversation_classify
 from classification.taxonomy import DEFAULT_TAXONOMY, taxonomy_load, taxonomy_read
 from kustomer.models import Conversation, Message
 
-from .factories import ClassificationFactory, TriageReviewFactory, UserFactory
+from .factories import ClassificationFactory, TriageReviewFactory
 
 # Messages written for these tests: none of them is an example message of the default taxonomy.
 PARAPHRASES = [

@@ -9,13 +9,14 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from bearscope.testing.factories import UserFactory
 from classification import views
 from classification.models import Classification, ClassifierSettings, TriageReview
 from classification.services import CLAIM_MINUTES, triage_claim
 from kustomer.tests.factories import ConversationFactory, MessageFactory
 from kustomer.tests.sandbox_fixtures import CONVERSATION_ID
 
-from .factories import ClassificationFactory, TriageReviewFactory, UserFactory
+from .factories import ClassificationFactory, TriageReviewFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""Default root causes and resolution methods, the "Ops leaders" group, and the insight schedules."""
+"""Default root causes and resolution methods, and the "Ops leaders" group. Schedules are created by bearscope.schedules.schedules_setup after every migrate."""
 
 from django.db import migrations
 
@@ -53,10 +53,6 @@ RESOLUTION_METHODS = [
         "Closed without solving the customer's problem (no reply, refused, duplicate).",
     ),
 ]
-SCHEDULES = [
-    ("intelligence.tasks.sweep", "Insights sweeper", 1),
-    ("intelligence.tasks.rollup_refresh", "Insights rollup refresh", 5),
-]
 
 
 def create(apps, schema_editor):
@@ -80,16 +76,10 @@ def create(apps, schema_editor):
         defaults={"name": "Can view the insight dashboards"},
     )
     group.permissions.add(permission)
-    Schedule = apps.get_model("django_q", "Schedule")
-    for func, name, minutes in SCHEDULES:
-        Schedule.objects.get_or_create(
-            func=func, defaults={"name": name, "schedule_type": "I", "minutes": minutes, "repeats": -1}
-        )
 
 
 def remove(apps, schema_editor):
     apps.get_model("auth", "Group").objects.filter(name=GROUP).delete()
-    apps.get_model("django_q", "Schedule").objects.filter(func__in=[s[0] for s in SCHEDULES]).delete()
 
 
 class Migration(migrations.Migration):

@@ -4,11 +4,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import factory
-from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
-from classification.tests.factories import UserFactory
+from bearscope.testing.factories import UserFactory, role_group
 from intelligence.models import ConversationAnalysis, ResolutionMethod, RootCause
 from kustomer.tests.factories import ConversationFactory
 
@@ -73,10 +71,5 @@ def ops_leader(username: str = "olivia"):
     serialized rollback does not restore it while Playwright's event loop runs), so it is ensured.
     """
     user = UserFactory(username=username, first_name="Olivia", last_name="Reyes")
-    group, _ = Group.objects.get_or_create(name=OPS_LEADERS_GROUP)
-    content_type = ContentType.objects.get_for_model(ConversationAnalysis)
-    group.permissions.add(
-        Permission.objects.get_or_create(content_type=content_type, codename="view_insights")[0]
-    )
-    user.groups.add(group)
+    user.groups.add(role_group(OPS_LEADERS_GROUP))
     return user

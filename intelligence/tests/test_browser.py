@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from classification.tests.conftest import PASSWORD
+from bearscope.testing.factories import PASSWORD
 from classification.tests.factories import IntentFactory
 from intelligence.rollups import rollup_refresh_all
 

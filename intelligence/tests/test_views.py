@@ -10,12 +10,8 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
-from classification.tests.factories import (
-    ClassificationFactory,
-    IntentFactory,
-    TriageReviewFactory,
-    UserFactory,
-)
+from bearscope.testing.factories import UserFactory
+from classification.tests.factories import ClassificationFactory, IntentFactory, TriageReviewFactory
 from intelligence.rollups import rollup_refresh_all
 
 from .factories import AnalysisFactory, ops_leader

@@ -1,19 +1,6 @@
-"""Sweeper runs for the admin, and the webhook event sweeper scheduled every 2 minutes."""
+"""Sweeper runs for the admin. Schedules are created by bearscope.schedules.schedules_setup after every migrate."""
 
 from django.db import migrations, models
-
-FUNC = "kustomer.tasks.sweep"
-
-
-def create_schedule(apps, schema_editor):
-    apps.get_model("django_q", "Schedule").objects.get_or_create(
-        func=FUNC,
-        defaults={"name": "Webhook event sweeper", "schedule_type": "I", "minutes": 2, "repeats": -1},
-    )
-
-
-def remove_schedule(apps, schema_editor):
-    apps.get_model("django_q", "Schedule").objects.filter(func=FUNC).delete()
 
 
 class Migration(migrations.Migration):
@@ -41,5 +28,4 @@ class Migration(migrations.Migration):
             ],
             options={"ordering": ["-started_at"], "verbose_name": "sweeper run"},
         ),
-        migrations.RunPython(create_schedule, remove_schedule),
     ]

@@ -8,10 +8,11 @@ from django.test import Client
 from django.utils import timezone
 from django_q.models import Schedule
 
+from bearscope.models import SweepRun
+from bearscope.sweeps import sweep_run, sweep_runs_prune
 from kustomer import tasks
-from kustomer.models import Conversation, SweepRun, WebhookEvent
+from kustomer.models import Conversation, WebhookEvent
 from kustomer.services import events_sweep
-from kustomer.sweeps import sweep_run, sweep_runs_prune
 
 from .factories import WebhookEventFactory
 from .helpers import post_webhook
@@ -113,9 +114,9 @@ def test_the_admin_lists_runs_and_links_what_was_queued_again():
     )
     busy = sweep_run(sweeper="Webhook event sweeper", steps=[("events", WebhookEvent, lambda: [event.pk])])
     sweep_run(sweeper="Classification sweeper", steps=[])
-    page = admin.get("/admin/kustomer/sweeprun/", {"outcome": "requeued"}).content.decode()
+    page = admin.get("/admin/bearscope/sweeprun/", {"outcome": "requeued"}).content.decode()
     assert '<td class="field-summary">events 1</td>' in page
     assert "nothing to do" not in page  # the idle run is filtered out
-    detail = admin.get(f"/admin/kustomer/sweeprun/{busy.pk}/change/").content.decode()
+    detail = admin.get(f"/admin/bearscope/sweeprun/{busy.pk}/change/").content.decode()
     assert f'href="/admin/kustomer/webhookevent/{event.pk}/change/"' in detail
-    assert admin.post(f"/admin/kustomer/sweeprun/{busy.pk}/change/", {}).status_code == 403
+    assert admin.post(f"/admin/bearscope/sweeprun/{busy.pk}/change/", {}).status_code == 403

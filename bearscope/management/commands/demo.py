@@ -13,12 +13,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.module_loading import import_string
 
-from autoreply.models import AutoReplyDecision
-from classification.local.model import LocalModelError
-from classification.local.services import local_model_train
-from classification.models import Classification, ClassifierSettings, LocalModelVersion
-from kustomer.models import WebhookEvent
+# The apps are reached by name: this floor imports none of them.
+EVENT_COUNTS = "kustomer.selectors.event_counts"
+ROUTING_COUNTS = "classification.selectors.routing_counts"
+CLASSIFIER_IN_USE = "classification.selectors.classifier_in_use"
+DECISION_COUNTS = "autoreply.selectors.decision_counts"
 
 
 def _port_free(port: int) -> bool:
@@ -131,38 +132,13 @@ class Command(BaseCommand):
         """Train the local classifier on the taxonomy's example messages and say which classifier runs."""
         self.stdout.write("Training the local classifier on the taxonomy's example messages...")
         try:
-            local_model_train(trained_by="demo")  # a no-op when the examples have not changed
-        except LocalModelError as exc:
+            # A no-op when the examples have not changed since the active version.
+            call_command("classifier_train", trained_by="demo", stdout=self.stdout)
+        except CommandError as exc:
             self.stdout.write(self.style.WARNING(f"  not trained: {exc}"))
-        config = ClassifierSettings.load()
-        local = LocalModelVersion.objects.filter(active=True).defer("artifact").first()
-        if local:
-            self.stdout.write(
-                f"  {local}: {local.example_count} examples, {local.label_count} labels, cross-validated "
-                f"accuracy {local.validation['accuracy']:.2f}"
-            )
-        if settings.ANTHROPIC_API_KEY:
-            uses = [f"fallback when Claude fails ({local})"] if local and config.local_fallback else []
-            if local and config.local_cascade:
-                uses.append(f"cascade at confidence {config.local_cascade_threshold}")
-            line = f"Classifier: Claude ({config.model_id})" + (
-                ", local model as " + " and ".join(uses) if uses else ""
-            )
-            self.stdout.write(self.style.SUCCESS(line + "."))
-        elif local and config.local_offline_default:
-            self.stdout.write(
-                self.style.SUCCESS(
-                    f"Classifier: the local model ({local}), because ANTHROPIC_API_KEY is not set; "
-                    "set it to classify with Claude."
-                )
-            )
-        else:
-            self.stdout.write(
-                self.style.WARNING(
-                    "Classifier: none (no ANTHROPIC_API_KEY and no local model), so every sample "
-                    "conversation goes to the triage queue with the reason 'no_classifier'."
-                )
-            )
+        line, usable = import_string(CLASSIFIER_IN_USE)()
+        style = self.style.SUCCESS if usable else self.style.WARNING
+        self.stdout.write(style(f"Classifier: {line}."))
 
     def _admin_login(self, username: str) -> str:
         """Create the admin (or give it a new password) and return the password to print."""
@@ -195,32 +171,27 @@ class Command(BaseCommand):
 
     def _wait_processed(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
-        pending = WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED)
-        while pending.exists() and time.monotonic() < deadline:
-            time.sleep(0.5)
-        counts = {s: WebhookEvent.objects.filter(status=s).count() for s in WebhookEvent.Status.values}
-        self.stdout.write("  events: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
-        unfinished = Classification.objects.filter(current=True).exclude(
-            status=Classification.Status.DONE, writeback_status=Classification.WriteBack.DONE
-        )
-        while unfinished.exists() and time.monotonic() < deadline:
-            time.sleep(0.5)
-        done = Classification.objects.filter(current=True, status=Classification.Status.DONE)
-        auto, triage = done.filter(route="auto").count(), done.filter(route="triage").count()
-        written = done.filter(writeback_status=Classification.WriteBack.DONE).count()
+
+        def wait_until(done) -> None:
+            while not done() and time.monotonic() < deadline:
+                time.sleep(0.5)
+
+        wait_until(lambda: import_string(EVENT_COUNTS)()["received"] == 0)
+        counts = import_string(EVENT_COUNTS)()
+        self.stdout.write("  events: " + ", ".join(f"{n} {status}" for status, n in counts.items()))
+        wait_until(lambda: import_string(ROUTING_COUNTS)().unfinished == 0)
+        routing = import_string(ROUTING_COUNTS)()
         self.stdout.write(
-            f"  conversations classified: {done.count()} ({auto} routed automatically, {triage} to triage), "
-            f"{written} written back to Kustomer"
+            f"  conversations classified: {routing.classified} ({routing.auto} routed automatically, "
+            f"{routing.triage} to triage), {routing.written} written back to Kustomer"
         )
-        undecided = done.filter(autoreply_decision__isnull=True)
-        while undecided.exists() and time.monotonic() < deadline:
-            time.sleep(0.5)
-        decisions = AutoReplyDecision.objects.all()
-        shadow = decisions.filter(mode="shadow", verdict="reply").count()
-        blocked = decisions.filter(verdict="blocked").count()
+        wait_until(lambda: import_string(DECISION_COUNTS)().undecided == 0)
+        decisions = import_string(DECISION_COUNTS)()
+        replies = "reply" if decisions.shadow == 1 else "replies"
         self.stdout.write(
-            f"  auto-reply decisions: {shadow} shadow repl{'y' if shadow == 1 else 'ies'} to review, "
-            f"{blocked} blocked by a guardrail, none sent (the starter policy is in shadow mode)"
+            f"  auto-reply decisions: {decisions.shadow} shadow {replies} "
+            f"to review, {decisions.blocked} blocked by a guardrail, none sent (the starter policy is in "
+            "shadow mode)"
         )
 
     def _stop_children(self) -> None:

@@ -12,6 +12,8 @@ from .models import SweepRun
 
 logger = logging.getLogger(__name__)
 
+# The most rows one sweeper step queues again in a run; the next run takes the rest.
+SWEEP_BATCH = 500
 # (what the admin calls it, the model the ids belong to, the step: queues rows again, returns their ids)
 SweepStep = tuple[str, type[models.Model], Callable[[], Sequence[int]]]
 
