@@ -36,7 +36,6 @@ class AutoReplySettingsAdmin(SingletonAdmin):
                 "fields": ("readiness_min_graded", "readiness_min_approval"),
             },
         ),
-        ("Kustomer custom attribute", {"fields": ("attr_escalated",)}),
     )
 
 

@@ -56,11 +56,6 @@ class AutoReplySettings(SingletonModel):
         validators=UNIT_INTERVAL,
         help_text="Share of graded shadow replies rated “good as is” an intent needs before it may go live.",
     )
-    attr_escalated = models.CharField(
-        max_length=64,
-        default="aiEscalatedBool",
-        help_text="Conversation custom attribute set when a customer writes again after an auto-reply.",
-    )
 
     class Meta:
         verbose_name = verbose_name_plural = "auto-reply settings"

@@ -1,9 +1,8 @@
 """Plugs the auto-reply pipeline into classification's and Kustomer's dispatch points."""
 
 from classification.signals import classification_decided
-from kustomer.signals import customer_message_received, own_custom_attribute_sources
+from kustomer.signals import customer_message_received
 
-from .models import AutoReplySettings
 from .services import classification_autoreply_enqueue, escalation_open
 
 
@@ -15,12 +14,7 @@ def on_customer_message(sender, conversation, message, **kwargs) -> None:
     escalation_open(conversation=conversation, message=message)
 
 
-def attribute_names() -> list[str]:
-    return [AutoReplySettings.load().attr_escalated]
-
 
 def connect() -> None:
     classification_decided.connect(on_classification_decided, dispatch_uid="autoreply")
     customer_message_received.connect(on_customer_message, dispatch_uid="autoreply")
-    if attribute_names not in own_custom_attribute_sources:
-        own_custom_attribute_sources.append(attribute_names)

@@ -28,7 +28,7 @@ from kustomer.exceptions import (
     KustomerNotFound,
     KustomerUnknownOutcome,
 )
-from kustomer.models import Conversation, Message
+from kustomer.models import Conversation, CustomAttributeNames, Message
 from kustomer.payloads import as_dict, related_id
 from kustomer.services import machine_user_id
 
@@ -380,10 +380,10 @@ def escalation_apply(*, escalation_id: int) -> Escalation:
     escalation = Escalation.objects.select_related("conversation").get(pk=escalation_id)
     conversation_id = escalation.conversation.kustomer_id
     client = client_get()
-    config = AutoReplySettings.load()
+    escalated = CustomAttributeNames.load().escalated
     try:
         if not escalation.flagged:
-            client.conversation_custom_update(conversation_id, {config.attr_escalated: True})
+            client.conversation_custom_update(conversation_id, {escalated: True})
             escalation.flagged = True
         if not escalation.note_id:
             existing = next(

@@ -129,21 +129,6 @@ class ClassifierSettingsAdmin(SingletonAdmin):
                 ),
             },
         ),
-        (
-            "Kustomer custom attributes written on the conversation",
-            {
-                "fields": (
-                    "attr_intent",
-                    "attr_sub_intent",
-                    "attr_priority",
-                    "attr_complexity",
-                    "attr_confidence",
-                    "attr_route",
-                    "attr_classified_at",
-                    "attr_reviewed",
-                )
-            },
-        ),
     )
 
     readonly_fields = ("active_local_model",)

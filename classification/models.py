@@ -183,23 +183,12 @@ class ClassifierSettings(SingletonModel):
         help_text="The retrain schedule trains a new local model once this many triage reviews have "
         "arrived since the active one was trained.",
     )
-    attr_intent = models.CharField(max_length=64, default="aiIntentStr")
-    attr_sub_intent = models.CharField(max_length=64, default="aiSubIntentStr")
-    attr_priority = models.CharField(max_length=64, default="aiPriorityStr")
-    attr_complexity = models.CharField(max_length=64, default="aiComplexityStr")
-    attr_confidence = models.CharField(max_length=64, default="aiConfidenceNum")
-    attr_route = models.CharField(max_length=64, default="aiRouteStr")
-    attr_classified_at = models.CharField(max_length=64, default="aiClassifiedAt")
-    attr_reviewed = models.CharField(max_length=64, default="aiReviewedBool")
 
     class Meta:
         verbose_name = verbose_name_plural = "classifier settings"
 
     def __str__(self) -> str:
         return "Classifier settings"
-
-    def attribute_names(self) -> list[str]:
-        return [getattr(self, f.name) for f in self._meta.fields if f.name.startswith("attr_")]
 
 
 class Classification(TimeStampedModel):

@@ -18,7 +18,7 @@ from bearscope.llm import LlmCall, LlmError, LlmInvalidOutput, cached_system, ou
 from bearscope.llm import llm_configured as claude_configured
 from bearscope.queue import enqueue_each_on_commit, enqueue_on_commit, task_claim_expiry
 from kustomer.client import KustomerError, client_get
-from kustomer.models import Conversation
+from kustomer.models import Conversation, CustomAttributeNames
 
 from .local.model import LocalClassifier, LocalModelError, Prediction
 from .local.services import SEPARATOR, local_model_active, local_text, taxonomy_labels
@@ -302,22 +302,22 @@ def _decide(
 
 
 def writeback_attributes(
-    classification: Classification, config: ClassifierSettings
+    classification: Classification, names: CustomAttributeNames
 ) -> tuple[dict, int | None]:
     """The custom attributes to write (reviewed values when there is a review) and Kustomer's priority."""
     review = getattr(classification, "review", None)
     source = review or classification
     custom = {
-        config.attr_intent: source.intent.key if source.intent else None,
-        config.attr_sub_intent: source.sub_intent.key if source.sub_intent else None,
-        config.attr_priority: source.priority.key if source.priority else None,
-        config.attr_complexity: source.complexity.key if source.complexity else None,
-        config.attr_confidence: classification.confidence,
-        config.attr_route: classification.route,
-        config.attr_classified_at: classification.classified_at.isoformat().replace("+00:00", "Z")
+        names.intent: source.intent.key if source.intent else None,
+        names.sub_intent: source.sub_intent.key if source.sub_intent else None,
+        names.priority: source.priority.key if source.priority else None,
+        names.complexity: source.complexity.key if source.complexity else None,
+        names.confidence: classification.confidence,
+        names.route: classification.route,
+        names.classified_at: classification.classified_at.isoformat().replace("+00:00", "Z")
         if classification.classified_at
         else None,
-        config.attr_reviewed: review is not None,
+        names.reviewed: review is not None,
     }
     return custom, (source.priority.kustomer_priority if source.priority else None)
 
@@ -329,7 +329,7 @@ def classification_write_back(*, classification_id: int) -> Classification:
     ).get(pk=classification_id)
     if classification.writeback_status == Classification.WriteBack.DONE or not classification.current:
         return classification
-    custom, priority = writeback_attributes(classification, ClassifierSettings.load())
+    custom, priority = writeback_attributes(classification, CustomAttributeNames.load())
     try:
         client_get().conversation_custom_update(
             classification.conversation.kustomer_id, custom, priority=priority

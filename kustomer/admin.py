@@ -5,9 +5,9 @@ import json
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from bearscope.admin import ReadOnlyAdmin
+from bearscope.admin import ReadOnlyAdmin, SingletonAdmin
 
-from .models import Conversation, ConversationDispatch, Customer, Message, WebhookEvent
+from .models import Conversation, ConversationDispatch, CustomAttributeNames, Customer, Message, WebhookEvent
 from .services import webhook_events_reprocess
 
 
@@ -93,3 +93,8 @@ class ConversationAdmin(ReadOnlyAdmin):
     search_fields = ("=kustomer_id", "name", "=customer__kustomer_id")
     list_select_related = ("customer",)
     inlines = [MessageInline, DispatchInline]
+
+
+@admin.register(CustomAttributeNames)
+class CustomAttributeNamesAdmin(SingletonAdmin):
+    """The names of the conversation custom attributes BearScope writes (Kustomer's Conversation Klass)."""

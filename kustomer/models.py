@@ -1,9 +1,11 @@
-"""Webhook events as received, and the mirror of Kustomer customers, conversations, messages."""
+"""Webhook events as received, the mirror of customers, conversations and messages, and our attributes."""
 
 from django.db import models
 from django.db.models import Q
 
-from bearscope.models import TimeStampedModel
+from bearscope.models import SingletonModel, TimeStampedModel
+
+from .attributes import DEFAULTS, OWN_ATTRIBUTES
 
 
 class WebhookEvent(TimeStampedModel):
@@ -145,3 +147,38 @@ class RateWindow(models.Model):
 
     def __str__(self) -> str:
         return f"minute {self.window}: {self.count}"
+
+
+def _name_field(field: str) -> models.CharField:
+    attribute = next(a for a in OWN_ATTRIBUTES if a.field == field)
+    return models.CharField(
+        max_length=64,
+        default=DEFAULTS[field],
+        help_text=f"{attribute.display_name}; written by {attribute.written_by}.",
+    )
+
+
+class CustomAttributeNames(SingletonModel):
+    """One row (pk 1): the names of the conversation custom attributes BearScope writes.
+
+    An update touching only these is our own write-back echoing, and is ignored.
+    """
+
+    intent = _name_field("intent")
+    sub_intent = _name_field("sub_intent")
+    priority = _name_field("priority")
+    complexity = _name_field("complexity")
+    confidence = _name_field("confidence")
+    route = _name_field("route")
+    classified_at = _name_field("classified_at")
+    reviewed = _name_field("reviewed")
+    escalated = _name_field("escalated")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "custom attribute names"
+
+    def __str__(self) -> str:
+        return "Custom attribute names"
+
+    def names(self) -> set[str]:
+        return {getattr(self, attribute.field) for attribute in OWN_ATTRIBUTES}

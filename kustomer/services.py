@@ -19,7 +19,7 @@ from bearscope.redaction import secrets_redact
 from . import signals
 from .client import KustomerError, client_get, message_body_text
 from .exceptions import EventProcessingFailed
-from .models import Conversation, ConversationDispatch, Customer, Message, WebhookEvent
+from .models import Conversation, ConversationDispatch, CustomAttributeNames, Customer, Message, WebhookEvent
 from .payloads import (
     HANDLED_EVENTS,
     as_datetime,
@@ -205,10 +205,7 @@ def _only_own_attributes_changed(envelope: Mapping[str, Any]) -> bool:
     touched = changed_custom_keys(envelope.get("changes"))
     if touched is None:
         return False  # decided from the payload alone: no settings read on the webhook request
-    own = set(settings.KUSTOMER_OWN_CUSTOM_ATTRIBUTES).union(
-        *(source() for source in signals.own_custom_attribute_sources)
-    )
-    return touched <= own
+    return touched <= CustomAttributeNames.load().names()
 
 
 def _echo_reason(name: str, envelope: Mapping[str, Any], data: dict) -> str:

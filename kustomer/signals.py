@@ -5,15 +5,9 @@ Receivers get `conversation` (a kustomer.models.Conversation), `occurrence` and 
 processing transaction and should only enqueue work on commit.
 """
 
-from collections.abc import Callable, Iterable
-
 from django.dispatch import Signal
 
 conversation_needs_classification = Signal()
 conversation_resolved = Signal()
 # Once per new inbound message mirrored (a duplicate or update of a known message does not fire it).
 customer_message_received = Signal()
-
-# Functions that name custom attributes BearScope writes on conversations (the classification
-# settings register theirs); an update touching only those is our own echo and is ignored.
-own_custom_attribute_sources: list[Callable[[], Iterable[str]]] = []

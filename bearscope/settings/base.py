@@ -169,18 +169,6 @@ KUSTOMER_EVENT_MAX_ATTEMPTS = env.int("KUSTOMER_EVENT_MAX_ATTEMPTS", default=5)
 # Events still unprocessed this long after arriving (or after failing) are queued again by the sweeper.
 KUSTOMER_EVENT_SWEEP_MINUTES = env.int("KUSTOMER_EVENT_SWEEP_MINUTES", default=5)
 KUSTOMER_BACKOFF_BASE_SECONDS = env.float("KUSTOMER_BACKOFF_BASE_SECONDS", default=1.0)
-# Custom attribute keys BearScope writes on conversations (the contract's defaults); an update
-# that touches only these is our own write-back echoing and is ignored.
-KUSTOMER_OWN_CUSTOM_ATTRIBUTES = [
-    "aiIntentStr",
-    "aiSubIntentStr",
-    "aiPriorityStr",
-    "aiComplexityStr",
-    "aiConfidenceNum",
-    "aiRouteStr",
-    "aiClassifiedAt",
-    "aiReviewedBool",
-]
 
 # Django refuses bodies above this before our view sees them; keep it above the webhook limit
 # so the webhook can answer 413 itself.

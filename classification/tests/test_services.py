@@ -12,7 +12,7 @@ from bearscope.testing.messages_server import error, hang, refusal, repeat, repl
 from classification.models import Classification, ClassifierSettings, Intent, PriorityLevel
 from classification.services import conversation_classify, conversations_reclassify, writeback_sweep
 from classification.taxonomy import DEFAULT_TAXONOMY, taxonomy_load, taxonomy_read
-from kustomer.models import Conversation, Message
+from kustomer.models import Conversation, CustomAttributeNames, Message
 from kustomer.tests.helpers import post_webhook
 from kustomer.tests.sandbox_fixtures import CONVERSATION_ID, load_fixture
 
@@ -260,7 +260,7 @@ class TestWriteBack:
 def test_an_echo_of_renamed_attributes_is_still_recognised_as_ours(
     taxonomy, django_capture_on_commit_callbacks
 ):
-    ClassifierSettings.objects.update_or_create(pk=1, defaults={"attr_intent": "teamIntentStr"})
+    CustomAttributeNames.objects.update_or_create(pk=1, defaults={"intent": "teamIntentStr"})
     payload = load_fixture("conversation_update_own_custom")
     payload["data"]["relationships"]["modifiedBy"]["data"]["id"] = "a-workflow"
     payload["changes"]["attributes"]["custom"]["after"] = {"teamIntentStr": "shipping_issue"}
