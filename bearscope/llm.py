@@ -104,6 +104,13 @@ def cost_usd(model: str, usage: Usage) -> Decimal:
     return total / MILLION
 
 
+def price_list() -> str:
+    """The price table in words, for the admin's model fields."""
+    return "; ".join(
+        f"{model} ${p_in} / ${p_out} / ${p_cache}" for model, (p_in, p_out, p_cache) in PRICES.items()
+    ) + " (USD per million tokens: input / output / cache read)"
+
+
 def llm_configured() -> bool:
     return bool(settings.ANTHROPIC_API_KEY)
 

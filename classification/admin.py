@@ -9,6 +9,7 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from bearscope.admin import SingletonAdmin
+from bearscope.llm import price_list
 from kustomer.models import Conversation
 
 from .local.services import local_model_activate, local_model_train_enqueue
@@ -101,6 +102,7 @@ class ClassifierSettingsAdmin(SingletonAdmin):
         (
             None,
             {
+                "description": "Claude's prices: " + price_list(),
                 "fields": (
                     "enabled",
                     "model_id",

@@ -127,11 +127,21 @@ class BusinessRule(TimeStampedModel):
         return self.text[:80]
 
 
+def classifier_model_default() -> str:
+    return settings.CLASSIFIER_MODEL_ID
+
+
 class ClassifierSettings(SingletonModel):
     """One row (pk 1) of settings, edited in the admin."""
 
     enabled = models.BooleanField(default=True, help_text="Off: new conversations are not classified.")
-    model_id = models.CharField(max_length=64, default="claude-haiku-5-5")
+    model_id = models.CharField(
+        max_length=64,
+        default=classifier_model_default,
+        verbose_name="Claude model",
+        help_text="Made for classification and routing: cheap and fast."
+        " Its price per token is shown above.",
+    )
     auto_route_threshold = models.DecimalField(
         max_digits=4,
         decimal_places=3,

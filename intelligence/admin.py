@@ -4,7 +4,10 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .models import AgentPolicy, ConversationAnalysis, ResolutionMethod, RootCause
+from bearscope.admin import SingletonAdmin
+from bearscope.llm import price_list
+
+from .models import AgentPolicy, ConversationAnalysis, InsightsSettings, ResolutionMethod, RootCause
 from .services import extractions_retry
 
 
@@ -13,6 +16,13 @@ class TaxonomyAdmin(admin.ModelAdmin):
     list_editable = ("active", "position")
     list_filter = ("active",)
     search_fields = ("key", "name", "description")
+
+
+
+
+@admin.register(InsightsSettings)
+class InsightsSettingsAdmin(SingletonAdmin):
+    fieldsets = ((None, {"description": "Claude's prices: " + price_list(), "fields": ("model_id",)}),)
 
 
 admin.site.register(RootCause, TaxonomyAdmin)

@@ -2,10 +2,34 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from bearscope.models import TimeStampedModel
+from bearscope.models import SingletonModel, TimeStampedModel
+
+
+def insights_model_default() -> str:
+    return settings.INSIGHTS_MODEL_ID
+
+
+class InsightsSettings(SingletonModel):
+    """One row (pk 1): the model that reads resolved conversations."""
+
+    model_id = models.CharField(
+        max_length=64,
+        default=insights_model_default,
+        verbose_name="Claude model",
+        help_text="Reads the whole resolved thread and judges root cause, resolution and the agent's "
+        "accuracy and tone: a longer, harder reading than routing, so a larger model by default. "
+        "Its price per token is shown above.",
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "insights settings"
+
+    def __str__(self) -> str:
+        return "Insights settings"
 
 
 class TaxonomyEntry(TimeStampedModel):

@@ -29,7 +29,7 @@ from kustomer.services import conversation_messages_complete, machine_user_id
 
 from .autoreplies import auto_reply_recorded
 from .metrics import ThreadMessage, metrics_compute
-from .models import ConversationAnalysis, ResolutionMethod, RootCause
+from .models import ConversationAnalysis, InsightsSettings, ResolutionMethod, RootCause
 from .prompting import ExtractionOutput, static_prompt_build, thread_text
 from .selectors import assignment_history, conversation_intent
 
@@ -202,7 +202,7 @@ def _prepare(analysis: ConversationAnalysis):
     static = static_prompt_build()
     analysis.prompt_input = thread_text(analysis.conversation)
     analysis.prompt_version = static.version
-    analysis.model_id = settings.INSIGHTS_MODEL_ID
+    analysis.model_id = InsightsSettings.load().model_id
     return static
 
 
