@@ -19,7 +19,7 @@ class QuietDisconnects:
         # Clients time out against injected latency and hang steps; anything else is a bug to show.
         if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
             return
-        super().handle_error(request, client_address)  # type: ignore[misc]
+        super().handle_error(request, client_address)
 
 
 class QuietThreadingHTTPServer(QuietDisconnects, ThreadingHTTPServer):
