@@ -25,6 +25,7 @@ from bench_support import (
     LOOPBACK,
     PG_HOST,
     PG_PORT,
+    STOP,
     bench_db_drop,
     bench_db_recreate,
     database_url,
@@ -34,6 +35,7 @@ from bench_support import (
     proc_table,
     production_env,
     run_or_exit,
+    send_on_schedule,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,8 +49,6 @@ HEALTH_PATH = "/healthz"
 RATIO_TARGET = 0.5
 P99_TARGET_MS = 50.0
 OVERRUN_GRACE_S = 5.0  # an open-loop run that falls this far behind stops instead of running on
-
-STOP = threading.Event()  # set on Ctrl-C / SIGTERM so client threads end promptly
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------
@@ -416,34 +416,38 @@ def open_loop(
     """Sends on a fixed schedule; latency runs from the scheduled send time to the response, so
     a slow answer delays later sends and shows up in their latency (no coordinated omission)."""
     total = min(len(events), int((warmup + seconds) * rate))
-    lock = threading.Lock()
-    cursor = [0]
-    start = time.perf_counter() + 0.05  # let every thread reach its first sleep
+    start = time.time() + 0.05  # let every thread reach its first sleep
     warm_end = start + warmup
-    give_up = start + warmup + seconds + OVERRUN_GRACE_S
     meter = server.meter()
     cpu_before = meter.snapshot()
+    local = threading.local()
+    lock = threading.Lock()
+    clients: list[Client] = []
+    samples: list[tuple] = []
 
-    def loop(client: Client, out: list) -> None:
-        while not STOP.is_set():
+    def send(index: int) -> None:
+        if not hasattr(local, "client"):  # one keep-alive connection per sender thread
+            local.client = Client(server.port)
             with lock:
-                index = cursor[0]
-                if index >= total:
-                    return
-                cursor[0] += 1
-            scheduled = start + index / rate
-            now = time.perf_counter()
-            if now > give_up:
-                return
-            if scheduled > now:
-                time.sleep(scheduled - now)
-            sent = time.perf_counter()
-            status, accepted = client.send(events[index])
-            done = time.perf_counter()
-            out.append((scheduled, done - scheduled, status, accepted, done - sent, done))
+                clients.append(local.client)
+        scheduled = start + index / rate
+        sent = time.time()
+        status, accepted = local.client.send(events[index])
+        done = time.time()
+        with lock:
+            samples.append((scheduled, done - scheduled, status, accepted, done - sent, done))
 
-    samples = run_threads(loop, server.port, concurrency)
-    cpu, wall = CpuMeter.delta(cpu_before, meter.snapshot()), time.perf_counter() - start
+    send_on_schedule(
+        range(total),
+        lambda index: start + index / rate,
+        send,
+        threads=concurrency,
+        give_up_at=start + warmup + seconds + OVERRUN_GRACE_S,
+        name="intake",
+    )
+    for client in clients:
+        client.close()
+    cpu, wall = CpuMeter.delta(cpu_before, meter.snapshot()), time.time() - start
     measured = [s for s in samples if s[0] >= warm_end]
     expected = total - int(warmup * rate)
     last_done = max((s[5] for s in measured), default=warm_end + seconds)

@@ -43,6 +43,7 @@ from bench_support import (
     product_stop,
     redis_flush,
     run_or_exit,
+    send_on_schedule,
     spread,
 )
 
@@ -302,34 +303,27 @@ def run_load(
     driver: Driver, schedule: list[tuple[float, str]], seconds: float, threads: int, on_tick: Any
 ) -> float:
     """Send the schedule from a pool of threads for `seconds`; what a lagging system left unsent by
-    then is counted, not sent late, so the window stays as long as asked. `on_tick` runs every second."""
+    then is counted, not sent late, so the window stays as long as asked. `on_tick` runs every second.
+    Returns the window's start (epoch seconds)."""
     start = time.time() + 0.2
-    cursor = iter(schedule)
-    lock = threading.Lock()
 
-    def loop() -> None:
-        while not STOP.is_set():
-            with lock:
-                item = next(cursor, None)
-            if item is None:
-                return
-            wait = start + item[0] - time.time()
-            if wait > 0 and STOP.wait(wait):
-                return
-            if time.time() > start + seconds + OVERRUN_GRACE_S:
-                with driver.load.lock:
-                    driver.load.unsent += 1
-                continue
-            if wait < -1.0:
-                with driver.load.lock:
-                    driver.load.late += 1
-            driver.act(item[1])
+    def send(item: tuple[float, str]) -> None:
+        if time.time() - (start + item[0]) > 1.0:
+            with driver.load.lock:
+                driver.load.late += 1
+        driver.act(item[1])
 
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="soak") as pool:
-        futures = [pool.submit(loop) for _ in range(threads)]
-        while not all(f.done() for f in futures):
-            on_tick()
-            STOP.wait(1.0)
+    unsent = send_on_schedule(
+        schedule,
+        lambda item: start + item[0],
+        send,
+        threads=threads,
+        give_up_at=start + seconds + OVERRUN_GRACE_S,
+        on_tick=on_tick,
+        name="soak",
+    )
+    with driver.load.lock:
+        driver.load.unsent += unsent
     return start
 
 
