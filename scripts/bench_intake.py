@@ -36,6 +36,7 @@ from bench_support import (
     production_env,
     run_or_exit,
     send_on_schedule,
+    venv_bin,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,11 +144,6 @@ def cpu_figures(delta: dict[str, float], wall_s: float, requests: int) -> dict:
 # --- gunicorn -----------------------------------------------------------------------------
 
 
-def gunicorn_path() -> str:
-    beside = Path(sys.executable).parent / "gunicorn"
-    return str(beside if beside.exists() else ROOT / ".venv" / "bin" / "gunicorn")
-
-
 class Server:
     """One gunicorn master started by us; stop() is safe to call twice and on any failure."""
 
@@ -175,7 +171,7 @@ class Server:
 
     def start(self) -> None:
         argv = [
-            gunicorn_path(),
+            venv_bin("gunicorn"),
             "bearscope.wsgi:application",
             "--bind", f"{LOOPBACK}:{self.port}",
             "--workers", str(self.workers),
