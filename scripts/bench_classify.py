@@ -13,7 +13,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +48,7 @@ from bench_support import (
     product_stop,
     redis_flush,
     run_or_exit,
+    send_on_schedule,
     spread,
     wait_written,
 )
@@ -241,27 +241,6 @@ def plan_offers(catalogue: Catalogue, rate: float, seconds: float, first_index: 
     start = time.time() + 0.2  # let every sender thread reach its first sleep
     count = max(1, round(rate * seconds))
     return [Offer(first_index + i, *catalogue.draw(), scheduled=start + i / rate) for i in range(count)]
-
-
-def send_offers(sender: Sender, offers: list[Offer], threads: int) -> None:
-    """Send each offer at its time from a small pool, so a lagging system does not slow the offer."""
-    cursor = iter(offers)
-    lock = threading.Lock()
-
-    def loop() -> None:
-        while not STOP.is_set():
-            with lock:
-                item = next(cursor, None)
-            if item is None:
-                return
-            wait = item.scheduled - time.time()
-            if wait > 0 and STOP.wait(wait):
-                return
-            sender.offer(item)
-
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="offer") as pool:
-        for _ in range(threads):
-            pool.submit(loop)
 
 
 def task_timings(conn: psycopg.Connection, rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -562,7 +541,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         warm_seconds = max(2.0, 2 * args.workers / args.rate)
         log(f"warm-up: {warm_seconds:g} s at {args.rate:g}/s, then waiting for every write-back...")
         warm_offers = plan_offers(catalogue, args.rate, warm_seconds, 0)
-        send_offers(sender, warm_offers, args.senders)
+        send_on_schedule(warm_offers, lambda item: item.scheduled, sender.offer, threads=args.senders)
         warm_ids = [o.conversation_id for o in warm_offers if o.ok]
         if len(warm_ids) != len(warm_offers):
             errors = {o.error or str(o.statuses) for o in warm_offers if not o.ok}
@@ -588,27 +567,27 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         )
         cpu_before = cpu_snapshot(children)
         sessions_before = pg_sessions(conn)
-        runner = threading.Thread(
-            target=send_offers, args=(sender, offers, args.senders), name="offer-window"
-        )
-        runner.start()
         next_line = start + PROGRESS_EVERY_S
-        while runner.is_alive():
-            runner.join(timeout=0.5)
+
+        def tick(phase: str) -> None:
+            nonlocal next_line
             if time.time() >= next_line:
-                progress.line("offer")
+                progress.line(phase)
                 next_line += PROGRESS_EVERY_S
+
+        # Each offer at its time from a small pool, so a lagging system does not slow the offer.
+        send_on_schedule(
+            offers,
+            lambda item: item.scheduled,
+            sender.offer,
+            threads=args.senders,
+            on_tick=lambda: tick("offer"),
+        )
         ids = [o.conversation_id for o in offers if o.conversation_id]
         log(f"offer window over; waiting up to {args.drain:g} s for the remaining write-backs...")
         next_line = time.time() + PROGRESS_EVERY_S
 
-        def tick() -> None:
-            nonlocal next_line
-            if time.time() >= next_line:
-                progress.line("drain")
-                next_line += PROGRESS_EVERY_S
-
-        wait_written(conn, ids, args.drain, tick)
+        wait_written(conn, ids, args.drain, lambda: tick("drain"))
         # Until the backlog is done, so that the CPU per conversation includes all of its work.
         cpu_window = cpu_report(cpu_before, cpu_snapshot(children), time.time() - start, len(offers))
         cpu_window["postgres_sessions_per_conversation"] = round(

@@ -8,7 +8,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,6 +33,7 @@ SEED = ROOT / "kustomer" / "sandbox" / "seed.json"
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 WEBHOOK_PATH = "/webhooks/kustomer/"
 R = TypeVar("R")
+T = TypeVar("T")
 STOP = threading.Event()  # set on Ctrl-C / SIGTERM so sender threads and waits end promptly
 
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
@@ -375,6 +378,49 @@ class Catalogue:
         order = self.rng.choice(self.orders.get(customer) or [f"BS-{self.rng.randint(100000, 109999)}"])
         channel = self.rng.choice(["email", "email", "chat", "sms"])
         return subject.format(order=order), text.format(order=order), customer, channel
+
+
+def send_on_schedule(
+    items: Iterable[T],
+    due: Callable[[T], float],
+    send: Callable[[T], object],
+    *,
+    threads: int,
+    give_up_at: float = math.inf,
+    on_tick: Callable[[], object] = lambda: None,
+    name: str = "send",
+) -> int:
+    """Send each item at its `due` time (epoch seconds; items in that order) from `threads` threads:
+    open loop, so a lagging system delays no later send beyond its own. An item whose time comes
+    after `give_up_at` is counted, not sent, so the window stays as long as asked; returns that
+    count. `on_tick` runs about once a second meanwhile."""
+    cursor = iter(items)
+    lock = threading.Lock()
+    unsent = 0
+
+    def loop() -> None:
+        nonlocal unsent
+        while not STOP.is_set():
+            with lock:
+                item = next(cursor, None)
+            if item is None:
+                return
+            wait = due(item) - time.time()
+            if wait > 0 and STOP.wait(wait):
+                return
+            if time.time() > give_up_at:
+                with lock:
+                    unsent += 1
+                continue
+            send(item)
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name) as pool:
+        futures = [pool.submit(loop) for _ in range(threads)]
+        while futures_wait(futures, timeout=1.0).not_done:
+            on_tick()
+    for future in futures:
+        future.result()  # a sender that died of a bug must not pass for a quiet run
+    return unsent
 
 
 # --- reading results ------------------------------------------------------------------------

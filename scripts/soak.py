@@ -36,6 +36,7 @@ from bench_support import (
     free_port,
     log,
     manage,
+    percentile,
     pg_connect,
     proc_table,
     product_env,
@@ -43,6 +44,7 @@ from bench_support import (
     product_stop,
     redis_flush,
     run_or_exit,
+    send_on_schedule,
     spread,
 )
 
@@ -57,6 +59,7 @@ SETTLED = ("processed", "ignored", "failed")
 ROLE_ORDER = ["main", "sentinel", "monitor", "pusher", "worker"]
 SAMPLE_EVERY_S = 10.0
 OVERRUN_GRACE_S = 5.0  # a lagging system gets this long after the window for the sends in flight
+BACKLOG_AFTER_S = 10.0  # the broker backlog is read this long after the window: is it keeping up?
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -302,34 +305,27 @@ def run_load(
     driver: Driver, schedule: list[tuple[float, str]], seconds: float, threads: int, on_tick: Any
 ) -> float:
     """Send the schedule from a pool of threads for `seconds`; what a lagging system left unsent by
-    then is counted, not sent late, so the window stays as long as asked. `on_tick` runs every second."""
+    then is counted, not sent late, so the window stays as long as asked. `on_tick` runs every second.
+    Returns the window's start (epoch seconds)."""
     start = time.time() + 0.2
-    cursor = iter(schedule)
-    lock = threading.Lock()
 
-    def loop() -> None:
-        while not STOP.is_set():
-            with lock:
-                item = next(cursor, None)
-            if item is None:
-                return
-            wait = start + item[0] - time.time()
-            if wait > 0 and STOP.wait(wait):
-                return
-            if time.time() > start + seconds + OVERRUN_GRACE_S:
-                with driver.load.lock:
-                    driver.load.unsent += 1
-                continue
-            if wait < -1.0:
-                with driver.load.lock:
-                    driver.load.late += 1
-            driver.act(item[1])
+    def send(item: tuple[float, str]) -> None:
+        if time.time() - (start + item[0]) > 1.0:
+            with driver.load.lock:
+                driver.load.late += 1
+        driver.act(item[1])
 
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="soak") as pool:
-        futures = [pool.submit(loop) for _ in range(threads)]
-        while not all(f.done() for f in futures):
-            on_tick()
-            STOP.wait(1.0)
+    unsent = send_on_schedule(
+        schedule,
+        lambda item: start + item[0],
+        send,
+        threads=threads,
+        give_up_at=start + seconds + OVERRUN_GRACE_S,
+        on_tick=on_tick,
+        name="soak",
+    )
+    with driver.load.lock:
+        driver.load.unsent += unsent
     return start
 
 
@@ -401,6 +397,28 @@ class QclusterMemory:
 
 
 # --- results ------------------------------------------------------------------------------------
+
+
+class BacklogProbe:
+    """The broker backlog `after` seconds from now, read on its own thread and connection so that
+    the drain goes on meanwhile; None when the run was interrupted first."""
+
+    def __init__(self, database: str, depth: QueueDepth, after: float) -> None:
+        self.value: int | None = None
+        self._thread = threading.Thread(
+            target=self._read, args=(database, depth, time.time() + after), name="backlog-probe", daemon=True
+        )
+        self._thread.start()
+
+    def _read(self, database: str, depth: QueueDepth, at: float) -> None:
+        if STOP.wait(max(0.0, at - time.time())):
+            return
+        with pg_connect(database) as conn:
+            self.value = depth.read(conn)
+
+    def result(self) -> int | None:
+        self._thread.join()
+        return self.value
 
 
 def event_states(conn: psycopg.Connection, ids: list[str]) -> dict[str, tuple[str, int]]:
@@ -519,6 +537,10 @@ def lost_and_failed(
     )
 
 
+def milliseconds(seconds: float | None) -> float | None:
+    return None if seconds is None else round(1000 * seconds, 1)
+
+
 def soak(args: argparse.Namespace) -> dict[str, Any]:
     began = time.time()
     keys = {"secret": secrets.token_hex(32), "api_key": secrets.token_hex(16)}
@@ -618,10 +640,13 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
         cpu_before = own_cpu_seconds()
         window_start = run_load(driver, schedule, args.seconds, args.senders, tick)
         window_end = time.time()
+        backlog = BacklogProbe(args.database, depth, BACKLOG_AFTER_S)
         driver_cores = (own_cpu_seconds() - cpu_before) / max(window_end - window_start, 1e-9)
         load_end = [round(x, 2) for x in os.getloadavg()]
         drained_in = drain(args.drain, "drain")
+        backlog_after = backlog.result()
         memory.sample()
+        first_rss, last_rss = memory.samples[0]["total"], memory.samples[-1]["total"]
         events, lost = lost_and_failed(conn, driver, sandbox_url)
         soak_new = driver.load.new_ids[warm_new:]
         rows = fetch_rows(conn, soak_new)
@@ -675,6 +700,10 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
             "duplicate_replies": sum(n - 1 for n in replies.values() if n > 1),
             "conversations_with_duplicate_replies": [c for c, n in replies.items() if n > 1][:5],
             "webhook_to_writeback_s": spread(latencies),
+            "writeback_p95_ms": milliseconds(percentile(latencies, 95)),
+            "writeback_p99_ms": milliseconds(percentile(latencies, 99)),
+            "backlog_after_10s": backlog_after,
+            "qcluster_memory_growth_pct": round(100 * (last_rss - first_rss) / max(first_rss, 1), 1),
             "memory": memory.samples,
             "messages_server_requests": len(messages.message_requests),
         }
@@ -709,7 +738,7 @@ def report_text(r: dict[str, Any]) -> tuple[str, bool]:
 
     m, c, e, lat = r["machine"], r["config"], r["events"], r["webhook_to_writeback_s"]
     first, last = r["memory"][0], r["memory"][-1]
-    growth = (last["total"] - first["total"]) / max(first["total"], 1)
+    growth = r["qcluster_memory_growth_pct"] / 100
     settled = e["by_status"].get("processed", 0) + e["by_status"].get("ignored", 0)
     must_zero = r["lost"] == 0 and r["duplicate_replies"] == 0
     lines = [
@@ -754,6 +783,8 @@ def report_text(r: dict[str, Any]) -> tuple[str, bool]:
         + (f" e.g. {r['conversations_with_duplicate_replies']}" if r["duplicate_replies"] else ""),
         f"Webhook -> write-back p50 {ms(lat['p50'])}, p95 {ms(lat['p95'])}, p99 {ms(lat['p99'])}, "
         f"max {ms(lat['max'])}",
+        f"Broker backlog     {r['backlog_after_10s']} tasks still queued {BACKLOG_AFTER_S:g} s after the "
+        "window ended",
         f"qcluster memory    RSS summed over the process tree: start {mb(first['total'])} MB, end "
         f"{mb(last['total'])} MB, growth {100 * growth:+.1f}% (target under {100 * MEMORY_GROWTH_TARGET:g}%) "
         f"{verdict(growth < MEMORY_GROWTH_TARGET)}",

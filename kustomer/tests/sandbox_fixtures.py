@@ -1,17 +1,17 @@
 """Pytest fixtures for the Kustomer sandbox, a webhook receiver and the JSON payload fixtures."""
 
 import json
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 import requests
 
+from bearscope.testing.servers import BackgroundServer, QuietThreadingHTTPServer
 from kustomer.sandbox import SandboxServer
 
 __all__ = [
@@ -118,18 +118,7 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-
-        def handle_error(self, request, client_address) -> None:
-            # A sender that timed out has hung up; its broken pipe is expected, not a failure.
-            if not isinstance(sys.exc_info()[1], ConnectionError):
-                super().handle_error(request, client_address)
-
-    server = Server(("127.0.0.1", 0), Handler)
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/webhooks/kustomer/"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield receiver
-    server.shutdown()
-    server.server_close()
+    server = QuietThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    with BackgroundServer(server, name="webhook-receiver").start() as running:
+        receiver.url = f"{running.base_url}/webhooks/kustomer/"
+        yield receiver
