@@ -1,0 +1,86 @@
+"""Kustomer's /v1/ subset: the route table and one thin handler per route (mixed into SandboxApp)."""
+
+from typing import Any
+
+from .routing import Events, Handler, paginate
+
+
+class ApiRoutes:
+    """Handlers answer (status, JSON, events to deliver); SandboxApp does auth, budgets and faults."""
+
+    def api_route_table(self) -> list[tuple[str, str, Handler]]:
+        return [
+            ("GET", "/v1/users/current", self.user_current),
+            ("GET", "/v1/conversations/{id}", self.conversation_get),
+            ("PATCH", "/v1/conversations/{id}", self.conversation_patch),
+            ("GET", "/v1/conversations/{id}/messages", self.messages_list),
+            ("POST", "/v1/conversations/{id}/messages", self.message_create),
+            ("GET", "/v1/conversations/{id}/notes", self.notes_list),
+            ("POST", "/v1/conversations/{id}/notes", self.note_create),
+            ("GET", "/v1/conversations/{id}/drafts", self.drafts_list),
+            ("GET", "/v1/messages/{id}", self.message_get),
+            ("GET", "/v1/customers/{id}", self.customer_get),
+            ("GET", "/v1/customers/{id}/klasses/{klass}", self.customer_kobjects),
+            ("POST", "/v1/customers/{id}/drafts", self.draft_create),
+            ("GET", "/v1/klasses/{klass}/externalId={externalId}", self.kobject_by_external_id),
+            ("PUT", "/v1/drafts/{id}", self.draft_update),
+        ]
+
+    def user_current(self, **_: Any) -> tuple[int, Any, Events]:
+        return 200, {"data": self.state.user_current()}, []
+
+    def conversation_get(self, id: str, **_: Any) -> tuple[int, Any, Events]:
+        return 200, {"data": self.state.conversation_get(id)}, []
+
+    def conversation_patch(self, id: str, body: Any, **_: Any) -> tuple[int, Any, Events]:
+        conversation, events = self.state.conversation_patch(id, body)
+        return 200, {"data": conversation}, events
+
+    def messages_list(
+        self, id: str, query: dict[str, list[str]], path: str, **_: Any
+    ) -> tuple[int, Any, Events]:
+        return 200, paginate(self.state.messages_list(id), path, query), []
+
+    def message_create(self, id: str, body: Any, now: float, **_: Any) -> tuple[int, Any, Events]:
+        message, events = self.state.message_create(id, body, now)
+        return 201, {"data": message}, events
+
+    def message_get(self, id: str, **_: Any) -> tuple[int, Any, Events]:
+        return 200, {"data": self.state.message_get(id)}, []
+
+    def notes_list(
+        self, id: str, query: dict[str, list[str]], path: str, **_: Any
+    ) -> tuple[int, Any, Events]:
+        return 200, paginate(self.state.notes_list(id), path, query), []
+
+    def note_create(self, id: str, body: Any, now: float, **_: Any) -> tuple[int, Any, Events]:
+        return 201, {"data": self.state.note_create(id, body, now)}, []
+
+    def drafts_list(
+        self, id: str, query: dict[str, list[str]], path: str, **_: Any
+    ) -> tuple[int, Any, Events]:
+        return 200, paginate(self.state.drafts_list(id), path, query), []
+
+    def customer_get(self, id: str, **_: Any) -> tuple[int, Any, Events]:
+        return 200, {"data": self.state.customer_get(id)}, []
+
+    def customer_kobjects(
+        self,
+        id: str,
+        klass: str,
+        query: dict[str, list[str]],
+        path: str,
+        **_: Any,
+    ) -> tuple[int, Any, Events]:
+        return 200, paginate(self.state.customer_kobjects(id, klass), path, query), []
+
+    def kobject_by_external_id(self, klass: str, externalId: str, **_: Any) -> tuple[int, Any, Events]:
+        return 200, {"data": self.state.kobject_by_external_id(klass, externalId)}, []
+
+    def draft_create(self, id: str, body: Any, now: float, **_: Any) -> tuple[int, Any, Events]:
+        draft, events = self.state.draft_create(id, body, now)
+        return 201, {"data": draft}, events
+
+    def draft_update(self, id: str, body: Any, **_: Any) -> tuple[int, Any, Events]:
+        draft, events = self.state.draft_update(id, body)
+        return 200, {"data": draft}, events

@@ -1,0 +1,23 @@
+"""SandboxConfig: how a sandbox starts (keys, budgets, faults, seed), as SandboxServer's keyword arguments."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import resources as r
+from .traffic import FaultRule
+
+
+@dataclass
+class SandboxConfig:
+    api_key: str | None = None
+    org: str | None = None
+    machine_user_id: str = "machine-user-0001"
+    rate_limit: int = 1000
+    customer_write_limit: int = 120
+    latency_ms: int = 0
+    reset_epoch: bool = False
+    retry_after: bool = False
+    faults: list[FaultRule] = field(default_factory=list)
+    seed_path: Path = r.SEED_PATH
+    webhook_timeout: float = 10
+    verbose: bool = False
