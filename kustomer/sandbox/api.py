@@ -8,22 +8,28 @@ from .routing import Events, Handler, paginate
 class ApiRoutes:
     """Handlers answer (status, JSON, events to deliver); SandboxApp does auth, budgets and faults."""
 
-    def api_route_table(self) -> list[tuple[str, str, Handler]]:
+    def api_route_table(self) -> list[tuple[str, str, Handler, str | None]]:
+        """Method, path template, handler, and the role family it needs (None: any valid key)."""
         return [
-            ("GET", "/v1/users/current", self.user_current),
-            ("GET", "/v1/conversations/{id}", self.conversation_get),
-            ("PATCH", "/v1/conversations/{id}", self.conversation_patch),
-            ("GET", "/v1/conversations/{id}/messages", self.messages_list),
-            ("POST", "/v1/conversations/{id}/messages", self.message_create),
-            ("GET", "/v1/conversations/{id}/notes", self.notes_list),
-            ("POST", "/v1/conversations/{id}/notes", self.note_create),
-            ("GET", "/v1/conversations/{id}/drafts", self.drafts_list),
-            ("GET", "/v1/messages/{id}", self.message_get),
-            ("GET", "/v1/customers/{id}", self.customer_get),
-            ("GET", "/v1/customers/{id}/klasses/{klass}", self.customer_kobjects),
-            ("POST", "/v1/customers/{id}/drafts", self.draft_create),
-            ("GET", "/v1/klasses/{klass}/externalId={externalId}", self.kobject_by_external_id),
-            ("PUT", "/v1/drafts/{id}", self.draft_update),
+            ("GET", "/v1/users/current", self.user_current, None),
+            ("GET", "/v1/conversations/{id}", self.conversation_get, "conversation.read"),
+            ("PATCH", "/v1/conversations/{id}", self.conversation_patch, "conversation.update"),
+            ("GET", "/v1/conversations/{id}/messages", self.messages_list, "message.read"),
+            ("POST", "/v1/conversations/{id}/messages", self.message_create, "message.create"),
+            ("GET", "/v1/conversations/{id}/notes", self.notes_list, "note.read"),
+            ("POST", "/v1/conversations/{id}/notes", self.note_create, "note.create"),
+            ("GET", "/v1/conversations/{id}/drafts", self.drafts_list, "draft.read"),
+            ("GET", "/v1/messages/{id}", self.message_get, "message.read"),
+            ("GET", "/v1/customers/{id}", self.customer_get, "customer.read"),
+            ("GET", "/v1/customers/{id}/klasses/{klass}", self.customer_kobjects, "kobject.read"),
+            ("POST", "/v1/customers/{id}/drafts", self.draft_create, "draft.create"),
+            (
+                "GET",
+                "/v1/klasses/{klass}/externalId={externalId}",
+                self.kobject_by_external_id,
+                "kobject.read",
+            ),
+            ("PUT", "/v1/drafts/{id}", self.draft_update, "draft.update"),
         ]
 
     def user_current(self, **_: Any) -> tuple[int, Any, Events]:

@@ -5,6 +5,7 @@ import re
 import time
 import traceback
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs
@@ -12,6 +13,7 @@ from urllib.parse import parse_qs
 from .api import ApiRoutes
 from .control import ControlRoutes
 from .errors import ApiError, not_found, too_many
+from .roles import forbidden, refused_role
 from .routing import Events, Handler, Response, compile_route, fault_body, read_json, seconds_header
 from .state import SandboxState
 from .traffic import FaultRule, seconds_to_window_end
@@ -24,15 +26,26 @@ UNAUTHORIZED = {
 }
 
 
+@dataclass
+class Matched:
+    """What a /v1/ request matched: `route` names the template, or the path when nothing matched."""
+
+    route: str
+    handler: Handler | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    family: str | None = None
+    allowed_here: bool = False
+
+
 class SandboxApp(ApiRoutes, ControlRoutes):
     """WSGI callable; deliveries caused by API writes go through the dispatcher, in order, off the request."""
 
     def __init__(self, state: SandboxState, dispatcher: Dispatcher) -> None:
         self.state = state
         self.dispatcher = dispatcher
-        self.api_routes: list[tuple[str, str, re.Pattern[str], Handler]] = [
-            (method, template, compile_route(template), handler)
-            for method, template, handler in self.api_route_table()
+        self.api_routes: list[tuple[str, str, re.Pattern[str], Handler, str | None]] = [
+            (method, template, compile_route(template), handler, family)
+            for method, template, handler, family in self.api_route_table()
         ]
         self.control_routes: list[tuple[str, re.Pattern[str], Callable[..., Response]]] = [
             (method, compile_route(template), handler)
@@ -80,16 +93,18 @@ class SandboxApp(ApiRoutes, ControlRoutes):
 
     # --- /v1/ --------------------------------------------------------------------------------------
 
+    def match(self, method: str, path: str) -> Matched:
+        matched = Matched(route=f"{method} {path}")
+        for route_method, template, pattern, handler, family in self.api_routes:
+            if found := pattern.match(path):
+                matched.allowed_here = True
+                if route_method == method:
+                    return Matched(f"{method} {template}", handler, found.groupdict(), family, True)
+        return matched
+
     def api(self, method: str, path: str, query: dict[str, list[str]], environ: dict[str, Any]) -> Response:
         now = time.time()
-        route, handler, params = f"{method} {path}", None, {}
-        allowed_here = False
-        for route_method, template, pattern, route_handler in self.api_routes:
-            if match := pattern.match(path):
-                allowed_here = True
-                if route_method == method:
-                    route, handler, params = f"{method} {template}", route_handler, match.groupdict()
-                    break
+        matched = self.match(method, path)
         with self.state.lock:
             latency_ms = self.state.latency_ms
             fault = self.state.faults.take(method, path)
@@ -100,13 +115,12 @@ class SandboxApp(ApiRoutes, ControlRoutes):
             if fault and fault.status != 200:
                 status, payload, headers = fault.status, fault_body(fault), self.fault_headers(fault, now)
             else:
-                status, payload, headers = self.answer(
-                    method, path, query, environ, handler, params, allowed_here, now
-                )
+                status, payload, headers = self.answer(method, path, query, environ, matched, now)
         except ApiError as exc:
             status, payload, headers = exc.status, exc.body, {**self.limit_headers(now), **exc.headers}
         with self.state.lock:
-            self.state.stats.record(now, route, status, f"{method} {path}")
+            self.state.stats.record(now, matched.route, status, f"{method} {path}")
+            self.state.requests.record(now, method, path, matched.route, status)
         return status, payload, headers
 
     def answer(
@@ -115,9 +129,7 @@ class SandboxApp(ApiRoutes, ControlRoutes):
         path: str,
         query: dict[str, list[str]],
         environ: dict[str, Any],
-        handler: Handler | None,
-        params: dict[str, str],
-        allowed_here: bool,
+        matched: Matched,
         now: float,
     ) -> Response:
         if not self.authorised(environ.get("HTTP_AUTHORIZATION", "")):
@@ -128,13 +140,19 @@ class SandboxApp(ApiRoutes, ControlRoutes):
         if not within_budget:
             extra = {"Retry-After": str(seconds_to_window_end(now))} if retry_after else {}
             raise too_many("Organization request limit exceeded.", extra)
-        if handler is None:
-            if allowed_here:
+        if matched.handler is None:
+            if matched.allowed_here:
                 error = {"status": 405, "code": "method_not_allowed", "title": "Method Not Allowed"}
                 raise ApiError(405, {"errors": [{**error, "detail": f"{method} {path}"}]})
             raise not_found("Route")
+        with self.state.lock:
+            role = refused_role(self.state.refused, matched.family)
+        if role:
+            raise forbidden(role)
         body = read_json(environ) if method in ("POST", "PUT", "PATCH") else None
-        status, payload, events = handler(**params, query=query, body=body, path=path, now=now)
+        status, payload, events = matched.handler(
+            **matched.params, query=query, body=body, path=path, now=now
+        )
         self.emit(events)
         return status, payload, self.limit_headers(now)
 

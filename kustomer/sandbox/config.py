@@ -9,6 +9,9 @@ from .traffic import FaultRule
 
 @dataclass
 class SandboxConfig:
+    """`refused` names endpoint families the API key lacks a role for ("metadata.update", "outbound_webhook",
+    or "org.permission.metadata.update"): those answer 403. `history` seeds that many past conversations."""
+
     api_key: str | None = None
     org: str | None = None
     machine_user_id: str = "machine-user-0001"
@@ -21,3 +24,5 @@ class SandboxConfig:
     seed_path: Path = r.SEED_PATH
     webhook_timeout: float = 10
     verbose: bool = False
+    request_log_limit: int = 10_000
+    refused: list[str] = field(default_factory=list)

@@ -18,6 +18,8 @@ class ControlRoutes:
             ("GET", "/_sandbox/state", self.ctl_summary),
             ("GET", "/_sandbox/stats", self.ctl_stats),
             ("POST", "/_sandbox/stats/reset", self.ctl_stats_reset),
+            ("GET", "/_sandbox/requests", self.ctl_requests),
+            ("POST", "/_sandbox/requests/reset", self.ctl_requests_reset),
             ("GET", "/_sandbox/faults", self.ctl_faults),
             ("POST", "/_sandbox/faults", self.ctl_faults_add),
             ("DELETE", "/_sandbox/faults", self.ctl_faults_clear),
@@ -79,6 +81,13 @@ class ControlRoutes:
             self.state.stats = Stats()
             return 200, self.state.stats.as_dict(), {}
 
+    def ctl_requests(self, **_: Any) -> Response:
+        return 200, self.state.request_log(), {}
+
+    def ctl_requests_reset(self, **_: Any) -> Response:
+        self.state.request_log_reset()
+        return self.ctl_requests()
+
     def ctl_faults(self, **_: Any) -> Response:
         with self.state.lock:
             return 200, {"faults": [rule.as_dict() for rule in self.state.faults.rules]}, {}
@@ -111,14 +120,15 @@ class ControlRoutes:
                     "org": state.org,
                     "machine_user_id": state.config.machine_user_id,
                     "api_key_required": bool(state.config.api_key),
+                    "refused": list(state.refused),
                 },
                 {},
             )
 
     def ctl_config_set(self, body: Any, **_: Any) -> Response:
-        """Change latency, budget and header style at run time (until the next reset)."""
+        """Change latency, budget, header style and refused roles at run time (until the next reset)."""
         body = body_object(body)
-        unknown = set(body) - {"latency_ms", "rate_limit", "reset_epoch", "retry_after"}
+        unknown = set(body) - {"latency_ms", "rate_limit", "reset_epoch", "retry_after", "refused"}
         if unknown:
             raise bad_request(f"Unknown settings: {', '.join(sorted(unknown))}.")
         for key in ("latency_ms", "rate_limit"):
@@ -126,12 +136,16 @@ class ControlRoutes:
                 not isinstance(body[key], int) or isinstance(body[key], bool) or body[key] < 0
             ):
                 raise bad_request(f"{key} must be a non-negative integer.", f"/{key}")
+        refused = body.get("refused", [])
+        if not isinstance(refused, list) or not all(isinstance(item, str) for item in refused):
+            raise bad_request("refused must be a list of role names.", "/refused")
         state = self.state
         with state.lock:
             state.latency_ms = body.get("latency_ms", state.latency_ms)
             state.budget.limit = body.get("rate_limit", state.budget.limit)
             state.reset_epoch = bool(body.get("reset_epoch", state.reset_epoch))
             state.retry_after = bool(body.get("retry_after", state.retry_after))
+            state.refused = refused if "refused" in body else state.refused
         return self.ctl_config()
 
     def ctl_reset(self, **_: Any) -> Response:

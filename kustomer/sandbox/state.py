@@ -11,7 +11,7 @@ from .conversations import ConversationsMixin
 from .drafts import DraftsMixin
 from .errors import ApiError, bad_request, not_found, too_many
 from .scenarios import ScenariosMixin, replay_id
-from .traffic import FaultQueue, MinuteBudget, Stats
+from .traffic import FaultQueue, MinuteBudget, RequestLog, Stats
 from .validation import custom_value_check, patch_value_check
 from .webhooks import build_event, new_id
 
@@ -79,6 +79,8 @@ class SandboxState(ConversationsMixin, DraftsMixin, ScenariosMixin):
             self.reset_epoch = self.config.reset_epoch
             self.retry_after = self.config.retry_after
             self.subscription: dict[str, str] | None = None
+            self.requests = RequestLog(self.config.request_log_limit)
+            self.refused = list(self.config.refused)
 
     def _seed_conversation(self, seed: dict[str, Any]) -> None:
         customer = self.customers[seed["customer"]]
@@ -114,6 +116,15 @@ class SandboxState(ConversationsMixin, DraftsMixin, ScenariosMixin):
             authors = [m["by"] for m in seed["messages"] if m["by"]]
             self._apply_status(conv, seed["status"], ended, authors[-1] if authors else self.agent_user)
             attrs["assignedUsers"] = sorted(set(authors))
+
+    def request_log(self) -> dict[str, Any]:
+        """The /v1/ requests since the last reset, as GET /_sandbox/requests shows them."""
+        with self.lock:
+            return copy.deepcopy(self.requests.as_dict())
+
+    def request_log_reset(self) -> None:
+        with self.lock:
+            self.requests = RequestLog(self.config.request_log_limit)
 
     # --- helpers (lock held by the caller) ---------------------------------------------------------
 
