@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from .routing import Events, Handler, paginate
+from .routing import LARGE_PAGE_SIZE, Events, Handler, paginate
 
 
 class ApiRoutes:
@@ -12,6 +12,10 @@ class ApiRoutes:
         """Method, path template, handler, and the role family it needs (None: any valid key)."""
         return [
             ("GET", "/v1/users/current", self.user_current, None),
+            ("GET", "/v1/users", self.users_list, "user.read"),
+            ("GET", "/v1/users/{id}", self.user_get, "user.read"),
+            ("GET", "/v1/teams", self.teams_list, "team.read"),
+            ("GET", "/v1/teams/{id}", self.team_get, "team.read"),
             ("GET", "/v1/conversations/{id}", self.conversation_get, "conversation.read"),
             ("PATCH", "/v1/conversations/{id}", self.conversation_patch, "conversation.update"),
             ("GET", "/v1/conversations/{id}/messages", self.messages_list, "message.read"),
@@ -34,6 +38,18 @@ class ApiRoutes:
 
     def user_current(self, **_: Any) -> tuple[int, Any, Events]:
         return 200, {"data": self.state.user_current()}, []
+
+    def users_list(self, query: dict[str, list[str]], path: str, **_: Any) -> tuple[int, Any, Events]:
+        return 200, paginate(self.state.users_list(), path, query, LARGE_PAGE_SIZE), []
+
+    def user_get(self, id: str, **_: Any) -> tuple[int, Any, Events]:
+        return 200, {"data": self.state.user_get(id)}, []
+
+    def teams_list(self, query: dict[str, list[str]], path: str, **_: Any) -> tuple[int, Any, Events]:
+        return 200, paginate(self.state.teams_list(), path, query, LARGE_PAGE_SIZE), []
+
+    def team_get(self, id: str, **_: Any) -> tuple[int, Any, Events]:
+        return 200, {"data": self.state.team_get(id)}, []
 
     def conversation_get(self, id: str, **_: Any) -> tuple[int, Any, Events]:
         return 200, {"data": self.state.conversation_get(id)}, []

@@ -1,5 +1,6 @@
 """The unauthenticated /_sandbox/ control API: state, stats, faults, config, webhooks, scenarios, replay."""
 
+from collections.abc import Callable
 from typing import Any
 
 from .errors import ApiError, bad_request, not_found
@@ -35,6 +36,8 @@ class ControlRoutes:
             ("POST", "/_sandbox/scenarios/customer-message", self.ctl_customer_message),
             ("POST", "/_sandbox/scenarios/resolve", self.ctl_resolve),
             ("POST", "/_sandbox/scenarios/reopen", self.ctl_reopen),
+            ("POST", "/_sandbox/users/{id}", self.ctl_user_rename),
+            ("POST", "/_sandbox/teams/{id}", self.ctl_team_rename),
             ("POST", "/_sandbox/replay", self.ctl_replay),
             ("GET", "/_sandbox/state/conversations/{id}", self.ctl_conversation_state),
         ]
@@ -211,25 +214,28 @@ class ControlRoutes:
             {},
         )
 
-    def ctl_new_conversation(self, body: Any, **_: Any) -> Response:
+    def scenario(self, body: Any, run: Callable[[dict[str, Any]], tuple[dict[str, Any], Events]]) -> Response:
         body = body_object(body)
-        result, events = self.state.scenario_new_conversation(body)
+        result, events = run(body)
         return self.scenario_answer(result, events, body.get("deliver", True) is not False)
+
+    def ctl_new_conversation(self, body: Any, **_: Any) -> Response:
+        return self.scenario(body, self.state.scenario_new_conversation)
 
     def ctl_customer_message(self, body: Any, **_: Any) -> Response:
-        body = body_object(body)
-        result, events = self.state.scenario_customer_message(body)
-        return self.scenario_answer(result, events, body.get("deliver", True) is not False)
+        return self.scenario(body, self.state.scenario_customer_message)
 
     def ctl_resolve(self, body: Any, **_: Any) -> Response:
-        body = body_object(body)
-        result, events = self.state.scenario_set_status(body, "done")
-        return self.scenario_answer(result, events, body.get("deliver", True) is not False)
+        return self.scenario(body, lambda body: self.state.scenario_set_status(body, "done"))
 
     def ctl_reopen(self, body: Any, **_: Any) -> Response:
-        body = body_object(body)
-        result, events = self.state.scenario_set_status(body, "open")
-        return self.scenario_answer(result, events, body.get("deliver", True) is not False)
+        return self.scenario(body, lambda body: self.state.scenario_set_status(body, "open"))
+
+    def ctl_user_rename(self, id: str, body: Any, **_: Any) -> Response:
+        return self.scenario(body, lambda body: self.state.scenario_rename("user", id, body))
+
+    def ctl_team_rename(self, id: str, body: Any, **_: Any) -> Response:
+        return self.scenario(body, lambda body: self.state.scenario_rename("team", id, body))
 
     def ctl_replay(self, body: Any, **_: Any) -> Response:
         """Send every seeded sample to `url`; a dead receiver is reported, and after a few straight

@@ -12,6 +12,8 @@ from .traffic import FaultRule
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
+# Users, teams and search answer up to 500 a page.
+LARGE_PAGE_SIZE = 500
 
 Events = list[dict[str, Any]]
 Handler = Callable[..., tuple[int, Any, Events]]
@@ -31,14 +33,16 @@ def query_int(query: dict[str, list[str]], name: str, default: int) -> int:
         raise bad_request(f"{name} must be an integer.", code="invalid_parameter") from exc
 
 
-def paginate(items: list[dict[str, Any]], path: str, query: dict[str, list[str]]) -> dict[str, Any]:
+def paginate(
+    items: list[dict[str, Any]], path: str, query: dict[str, list[str]], max_size: int = MAX_PAGE_SIZE
+) -> dict[str, Any]:
     """One page of `items` with Kustomer's links (relative paths) and meta."""
     page = query_int(query, "page", 1)
     size = query_int(query, "pageSize", DEFAULT_PAGE_SIZE)
     if page < 1:
         raise bad_request("page must be 1 or more.", code="invalid_parameter")
-    if not 1 <= size <= MAX_PAGE_SIZE:
-        raise bad_request(f"pageSize must be between 1 and {MAX_PAGE_SIZE}.", code="invalid_parameter")
+    if not 1 <= size <= max_size:
+        raise bad_request(f"pageSize must be between 1 and {max_size}.", code="invalid_parameter")
     total_pages = max(1, math.ceil(len(items) / size))
 
     def link(number: int) -> str:

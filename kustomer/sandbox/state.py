@@ -10,10 +10,11 @@ from .config import SandboxConfig
 from .conversations import ConversationsMixin
 from .drafts import DraftsMixin
 from .errors import ApiError, bad_request, not_found, too_many
+from .people import PeopleMixin
 from .scenarios import ScenariosMixin, replay_id
 from .traffic import FaultQueue, MinuteBudget, RequestLog, Stats
 from .validation import custom_value_check, patch_value_check
-from .webhooks import build_event, new_id
+from .webhooks import build_event, iso_now, new_id
 
 __all__ = [
     "ApiError",
@@ -31,7 +32,7 @@ __all__ = [
 Events = list[dict[str, Any]]
 
 
-class SandboxState(ConversationsMixin, DraftsMixin, ScenariosMixin):
+class SandboxState(ConversationsMixin, DraftsMixin, PeopleMixin, ScenariosMixin):
     """Everything the sandbox knows, guarded by one re-entrant lock; public methods take it themselves."""
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
@@ -53,13 +54,16 @@ class SandboxState(ConversationsMixin, DraftsMixin, ScenariosMixin):
             self.support_email: str = seed["supportEmail"]
             self.order_klass: str = seed["orderKlass"]
             self.users = {
-                u["id"]: r.user_resource(u["id"], u["name"], u["email"], u["userType"], self.org)
+                u["id"]: r.user_resource(
+                    u["id"], u["name"], u["email"], u["userType"], self.org, u["createdAt"]
+                )
                 for u in seed["users"]
             }
             machine = self.config.machine_user_id
             self.users[machine] = r.user_resource(
-                machine, "BearScope", "bearscope@sandbox.invalid", "machine", self.org
+                machine, "BearScope", "bearscope@sandbox.invalid", "machine", self.org, iso_now()
             )
+            self.teams = {t["id"]: r.team_resource(t, self.org) for t in seed["teams"]}
             self.customers = {c["id"]: r.customer_resource(c, self.org) for c in seed["customers"]}
             self.kobjects = {
                 klass: {k["id"]: r.kobject_resource(klass, k, self.org) for k in items}
