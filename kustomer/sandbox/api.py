@@ -16,6 +16,8 @@ class ApiRoutes:
             ("GET", "/v1/users/{id}", self.user_get, "user.read"),
             ("GET", "/v1/teams", self.teams_list, "team.read"),
             ("GET", "/v1/teams/{id}", self.team_get, "team.read"),
+            ("GET", "/v1/metadata/{resource}", self.metadata_get, "metadata.read"),
+            ("PUT", "/v1/metadata/{resource}", self.metadata_put, "metadata.update"),
             ("GET", "/v1/conversations/{id}", self.conversation_get, "conversation.read"),
             ("PATCH", "/v1/conversations/{id}", self.conversation_patch, "conversation.update"),
             ("GET", "/v1/conversations/{id}/messages", self.messages_list, "message.read"),
@@ -50,6 +52,12 @@ class ApiRoutes:
 
     def team_get(self, id: str, **_: Any) -> tuple[int, Any, Events]:
         return 200, {"data": self.state.team_get(id)}, []
+
+    def metadata_get(self, resource: str, **_: Any) -> tuple[int, Any, Events]:
+        return 200, {"data": self.state.metadata_get(resource)}, []
+
+    def metadata_put(self, resource: str, body: Any, **_: Any) -> tuple[int, Any, Events]:
+        return 200, {"data": self.state.metadata_put(resource, body)}, []
 
     def conversation_get(self, id: str, **_: Any) -> tuple[int, Any, Events]:
         return 200, {"data": self.state.conversation_get(id)}, []

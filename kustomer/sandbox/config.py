@@ -26,3 +26,5 @@ class SandboxConfig:
     verbose: bool = False
     request_log_limit: int = 10_000
     refused: list[str] = field(default_factory=list)
+    # Kustomer may store a custom key with no definition or refuse it; by default the sandbox stores it.
+    strict_custom_attributes: bool = False

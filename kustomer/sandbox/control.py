@@ -11,6 +11,29 @@ from .webhooks import deliver_logged
 SKIPPED = "skipped after repeated network failures"
 
 
+def is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def is_flag(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def is_names(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+# What POST /_sandbox/config may change: each setting's check and what the 400 says it expects.
+RUNTIME_SETTINGS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "latency_ms": (is_count, "a non-negative integer"),
+    "rate_limit": (is_count, "a non-negative integer"),
+    "reset_epoch": (is_flag, "true or false"),
+    "retry_after": (is_flag, "true or false"),
+    "refused": (is_names, "a list of role names"),
+    "strict_custom_attributes": (is_flag, "true or false"),
+}
+
+
 class ControlRoutes:
     """Mixed into SandboxApp: uses its state, dispatcher and emit()."""
 
@@ -124,31 +147,28 @@ class ControlRoutes:
                     "machine_user_id": state.config.machine_user_id,
                     "api_key_required": bool(state.config.api_key),
                     "refused": list(state.refused),
+                    "strict_custom_attributes": state.strict_custom_attributes,
                 },
                 {},
             )
 
     def ctl_config_set(self, body: Any, **_: Any) -> Response:
-        """Change latency, budget, header style and refused roles at run time (until the next reset)."""
+        """Change the settings in RUNTIME_SETTINGS while running (until the next reset)."""
         body = body_object(body)
-        unknown = set(body) - {"latency_ms", "rate_limit", "reset_epoch", "retry_after", "refused"}
+        unknown = set(body) - set(RUNTIME_SETTINGS)
         if unknown:
             raise bad_request(f"Unknown settings: {', '.join(sorted(unknown))}.")
-        for key in ("latency_ms", "rate_limit"):
-            if key in body and (
-                not isinstance(body[key], int) or isinstance(body[key], bool) or body[key] < 0
-            ):
-                raise bad_request(f"{key} must be a non-negative integer.", f"/{key}")
-        refused = body.get("refused", [])
-        if not isinstance(refused, list) or not all(isinstance(item, str) for item in refused):
-            raise bad_request("refused must be a list of role names.", "/refused")
+        for key, value in body.items():
+            valid, expected = RUNTIME_SETTINGS[key]
+            if not valid(value):
+                raise bad_request(f"{key} must be {expected}.", f"/{key}")
         state = self.state
         with state.lock:
-            state.latency_ms = body.get("latency_ms", state.latency_ms)
-            state.budget.limit = body.get("rate_limit", state.budget.limit)
-            state.reset_epoch = bool(body.get("reset_epoch", state.reset_epoch))
-            state.retry_after = bool(body.get("retry_after", state.retry_after))
-            state.refused = refused if "refused" in body else state.refused
+            for key, value in body.items():
+                if key == "rate_limit":
+                    state.budget.limit = value
+                else:
+                    setattr(state, key, value)
         return self.ctl_config()
 
     def ctl_reset(self, **_: Any) -> Response:

@@ -53,6 +53,12 @@ class ConversationsMixin:
         author = self.config.machine_user_id
         with self.lock:
             conv = self._conversation(conversation_id)
+            undefined = sorted(set(body.get("custom", {})) - set(self.metadata["conversation"]))
+            if self.strict_custom_attributes and undefined:
+                raise bad_request(
+                    f"Custom attribute '{undefined[0]}' is not defined on the conversation Klass.",
+                    f"/custom/{undefined[0]}",
+                )
             attrs = conv["attributes"]
             now_iso = iso_now()
             changed: dict[str, Any] = {}

@@ -10,6 +10,7 @@ from .config import SandboxConfig
 from .conversations import ConversationsMixin
 from .drafts import DraftsMixin
 from .errors import ApiError, bad_request, not_found, too_many
+from .klasses import KlassesMixin
 from .people import PeopleMixin
 from .scenarios import ScenariosMixin, replay_id
 from .traffic import FaultQueue, MinuteBudget, RequestLog, Stats
@@ -32,7 +33,7 @@ __all__ = [
 Events = list[dict[str, Any]]
 
 
-class SandboxState(ConversationsMixin, DraftsMixin, PeopleMixin, ScenariosMixin):
+class SandboxState(ConversationsMixin, DraftsMixin, KlassesMixin, PeopleMixin, ScenariosMixin):
     """Everything the sandbox knows, guarded by one re-entrant lock; public methods take it themselves."""
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
@@ -64,6 +65,8 @@ class SandboxState(ConversationsMixin, DraftsMixin, PeopleMixin, ScenariosMixin)
                 machine, "BearScope", "bearscope@sandbox.invalid", "machine", self.org, iso_now()
             )
             self.teams = {t["id"]: r.team_resource(t, self.org) for t in seed["teams"]}
+            self._seed_metadata(seed["metadata"], iso_now())
+            self.strict_custom_attributes = self.config.strict_custom_attributes
             self.customers = {c["id"]: r.customer_resource(c, self.org) for c in seed["customers"]}
             self.kobjects = {
                 klass: {k["id"]: r.kobject_resource(klass, k, self.org) for k in items}
