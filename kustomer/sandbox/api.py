@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from .outbound import EVENTS
 from .routing import LARGE_PAGE_SIZE, Events, Handler, paginate
 
 
@@ -18,6 +19,10 @@ class ApiRoutes:
             ("GET", "/v1/teams/{id}", self.team_get, "team.read"),
             ("GET", "/v1/metadata/{resource}", self.metadata_get, "metadata.read"),
             ("PUT", "/v1/metadata/{resource}", self.metadata_put, "metadata.update"),
+            ("GET", "/v1/outbound-webhooks", self.outbound_webhooks_list, "outbound_webhook.read"),
+            ("POST", "/v1/outbound-webhooks", self.outbound_webhook_create, "outbound_webhook.create"),
+            ("GET", "/v1/outbound-webhooks/events", self.outbound_webhook_events, "outbound_webhook.read"),
+            ("DELETE", "/v1/outbound-webhooks/{id}", self.outbound_webhook_delete, "outbound_webhook.delete"),
             ("GET", "/v1/conversations/{id}", self.conversation_get, "conversation.read"),
             ("PATCH", "/v1/conversations/{id}", self.conversation_patch, "conversation.update"),
             ("GET", "/v1/conversations/{id}/messages", self.messages_list, "message.read"),
@@ -58,6 +63,21 @@ class ApiRoutes:
 
     def metadata_put(self, resource: str, body: Any, **_: Any) -> tuple[int, Any, Events]:
         return 200, {"data": self.state.metadata_put(resource, body)}, []
+
+    def outbound_webhooks_list(
+        self, query: dict[str, list[str]], path: str, **_: Any
+    ) -> tuple[int, Any, Events]:
+        return 200, paginate(self.state.outbound_webhooks_list(), path, query), []
+
+    def outbound_webhook_create(self, body: Any, **_: Any) -> tuple[int, Any, Events]:
+        return 201, {"data": self.state.outbound_webhook_create(body)}, []
+
+    def outbound_webhook_events(self, **_: Any) -> tuple[int, Any, Events]:
+        return 200, {"events": list(EVENTS)}, []
+
+    def outbound_webhook_delete(self, id: str, **_: Any) -> tuple[int, Any, Events]:
+        self.state.outbound_webhook_delete(id)
+        return 204, None, []
 
     def conversation_get(self, id: str, **_: Any) -> tuple[int, Any, Events]:
         return 200, {"data": self.state.conversation_get(id)}, []

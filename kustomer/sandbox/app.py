@@ -76,20 +76,20 @@ class SandboxApp(ApiRoutes, ControlRoutes):
                 {"errors": [{"status": 500, "code": "internal_error", "title": "Internal Server Error"}]},
                 {},
             )
-        body = json.dumps(payload, ensure_ascii=False).encode()
+        body = b"" if status == 204 else json.dumps(payload, ensure_ascii=False).encode()
         header_list = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
         header_list += list(headers.items())
         start_response(f"{status} {HTTPStatus(status).phrase}", header_list)
         return [body]
 
-    def emit(self, events: Events) -> list[str]:
-        """Queue `events` for the subscription, if any; returns their ids either way."""
-        with self.state.lock:
-            subscription = self.state.subscription
-        if subscription:
-            for event in events:
-                self.dispatcher.submit(subscription["url"], subscription["secret"], event)
-        return [event["id"] for event in events]
+    def emit(self, events: Events) -> int:
+        """Queue each event for every subscription that wants it; returns how many deliveries were queued."""
+        queued = 0
+        for event in events:
+            for url, secret, extra_headers in self.state.webhook_targets(event["name"]):
+                self.dispatcher.submit(url, secret, event, extra_headers)
+                queued += 1
+        return queued
 
     # --- /v1/ --------------------------------------------------------------------------------------
 

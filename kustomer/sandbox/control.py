@@ -214,12 +214,11 @@ class ControlRoutes:
 
     def scenario_answer(self, result: dict[str, Any], events: Events, deliver: bool) -> Response:
         """Deliver a scenario's events in order, waiting for them so the caller sees each outcome."""
-        event_ids = self.emit(events) if deliver else [event["id"] for event in events]
+        event_ids = [event["id"] for event in events]
+        queued = self.emit(events) if deliver else 0
         deliveries: list[dict[str, Any]] = []
-        with self.state.lock:
-            subscribed = self.state.subscription is not None
-        if deliver and subscribed:
-            self.dispatcher.wait(timeout=len(events) * (self.dispatcher.timeout + 1))
+        if queued:
+            self.dispatcher.wait(timeout=queued * (self.dispatcher.timeout + 1))
             deliveries = [entry for entry in self.dispatcher.log() if entry["event_id"] in event_ids]
         return (
             200,

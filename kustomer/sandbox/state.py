@@ -11,6 +11,7 @@ from .conversations import ConversationsMixin
 from .drafts import DraftsMixin
 from .errors import ApiError, bad_request, not_found, too_many
 from .klasses import KlassesMixin
+from .outbound import OutboundMixin
 from .people import PeopleMixin
 from .scenarios import ScenariosMixin, replay_id
 from .traffic import FaultQueue, MinuteBudget, RequestLog, Stats
@@ -33,7 +34,7 @@ __all__ = [
 Events = list[dict[str, Any]]
 
 
-class SandboxState(ConversationsMixin, DraftsMixin, KlassesMixin, PeopleMixin, ScenariosMixin):
+class SandboxState(ConversationsMixin, DraftsMixin, KlassesMixin, OutboundMixin, PeopleMixin, ScenariosMixin):
     """Everything the sandbox knows, guarded by one re-entrant lock; public methods take it themselves."""
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
@@ -45,7 +46,7 @@ class SandboxState(ConversationsMixin, DraftsMixin, KlassesMixin, PeopleMixin, S
     # --- lifecycle -------------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Back to the seed: data, budgets, stats; faults and the webhook subscription are cleared."""
+        """Back to the seed: data, budgets, stats; faults and webhook subscriptions are cleared."""
         with self.lock:
             seed = r.load_seed(self.config.seed_path)
             self.seed = seed
@@ -86,6 +87,7 @@ class SandboxState(ConversationsMixin, DraftsMixin, KlassesMixin, PeopleMixin, S
             self.reset_epoch = self.config.reset_epoch
             self.retry_after = self.config.retry_after
             self.subscription: dict[str, str] | None = None
+            self.outbound_webhooks: dict[str, dict[str, Any]] = {}
             self.requests = RequestLog(self.config.request_log_limit)
             self.refused = list(self.config.refused)
 
