@@ -5,6 +5,9 @@ from typing import Any
 from .outbound import EVENTS
 from .routing import LARGE_PAGE_SIZE, Events, Handler, paginate
 
+# Search needs this role and spends the API key's search budget too.
+SEARCH_FAMILY = "search.create"
+
 
 class ApiRoutes:
     """Handlers answer (status, JSON, events to deliver); SandboxApp does auth, budgets and faults."""
@@ -32,6 +35,7 @@ class ApiRoutes:
             ("GET", "/v1/conversations/{id}/drafts", self.drafts_list, "draft.read"),
             ("GET", "/v1/messages/{id}", self.message_get, "message.read"),
             ("GET", "/v1/customers/{id}", self.customer_get, "customer.read"),
+            ("POST", "/v1/customers/search", self.search, SEARCH_FAMILY),
             ("GET", "/v1/customers/{id}/klasses/{klass}", self.customer_kobjects, "kobject.read"),
             ("POST", "/v1/customers/{id}/drafts", self.draft_create, "draft.create"),
             (
@@ -78,6 +82,9 @@ class ApiRoutes:
     def outbound_webhook_delete(self, id: str, **_: Any) -> tuple[int, Any, Events]:
         self.state.outbound_webhook_delete(id)
         return 204, None, []
+
+    def search(self, query: dict[str, list[str]], body: Any, path: str, **_: Any) -> tuple[int, Any, Events]:
+        return 200, self.state.search(body, path, query), []
 
     def conversation_get(self, id: str, **_: Any) -> tuple[int, Any, Events]:
         return 200, {"data": self.state.conversation_get(id)}, []

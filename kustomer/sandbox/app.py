@@ -10,13 +10,13 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs
 
-from .api import ApiRoutes
+from .api import SEARCH_FAMILY, ApiRoutes
 from .control import ControlRoutes
 from .errors import ApiError, not_found, too_many
 from .roles import forbidden, refused_role
 from .routing import Events, Handler, Response, compile_route, fault_body, read_json, seconds_header
 from .state import SandboxState
-from .traffic import FaultRule, seconds_to_window_end
+from .traffic import FaultRule, MinuteBudget, seconds_to_window_end
 from .webhooks import Dispatcher
 
 UNAUTHORIZED = {
@@ -149,6 +149,8 @@ class SandboxApp(ApiRoutes, ControlRoutes):
             role = refused_role(self.state.refused, matched.family)
         if role:
             raise forbidden(role)
+        if matched.family == SEARCH_FAMILY:
+            self.spend_search(environ.get("HTTP_AUTHORIZATION", "").partition(" ")[2].strip(), now)
         body = read_json(environ) if method in ("POST", "PUT", "PATCH") else None
         status, payload, events = matched.handler(
             **matched.params, query=query, body=body, path=path, now=now
@@ -163,9 +165,21 @@ class SandboxApp(ApiRoutes, ControlRoutes):
         expected = self.state.config.api_key
         return not expected or key.strip() == expected
 
-    def limit_headers(self, now: float) -> dict[str, str]:
+    def spend_search(self, api_key: str, now: float) -> None:
+        """Over the key's search budget: 429 whose headers tell that budget, not the org's."""
         with self.state.lock:
-            budget, epoch = self.state.budget, self.state.reset_epoch
+            budget = self.state.search_budget(api_key)
+            within_budget = budget.spend(now)
+            retry_after = self.state.retry_after
+        if not within_budget:
+            headers = self.limit_headers(now, budget)
+            if retry_after:
+                headers["Retry-After"] = str(seconds_to_window_end(now))
+            raise too_many("Search request limit exceeded for this API key.", headers)
+
+    def limit_headers(self, now: float, budget: MinuteBudget | None = None) -> dict[str, str]:
+        with self.state.lock:
+            budget, epoch = budget or self.state.budget, self.state.reset_epoch
             limit, remaining = budget.limit, budget.remaining(now)
         reset = seconds_to_window_end(now)
         return {

@@ -16,6 +16,9 @@ class SandboxConfig:
     org: str | None = None
     machine_user_id: str = "machine-user-0001"
     rate_limit: int = 1000
+    # Search by API key has its own budget per key, on top of the org's; queries stop after this many pages.
+    search_rate_limit: int = 100
+    search_page_cap: int = 100
     customer_write_limit: int = 120
     latency_ms: int = 0
     reset_epoch: bool = False

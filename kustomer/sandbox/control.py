@@ -27,6 +27,8 @@ def is_names(value: Any) -> bool:
 RUNTIME_SETTINGS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "latency_ms": (is_count, "a non-negative integer"),
     "rate_limit": (is_count, "a non-negative integer"),
+    "search_rate_limit": (is_count, "a non-negative integer"),
+    "search_page_cap": (is_count, "a non-negative integer"),
     "reset_epoch": (is_flag, "true or false"),
     "retry_after": (is_flag, "true or false"),
     "refused": (is_names, "a list of role names"),
@@ -141,6 +143,8 @@ class ControlRoutes:
                 {
                     "latency_ms": state.latency_ms,
                     "rate_limit": state.budget.limit,
+                    "search_rate_limit": state.search_rate_limit,
+                    "search_page_cap": state.search_page_cap,
                     "reset_epoch": state.reset_epoch,
                     "retry_after": state.retry_after,
                     "org": state.org,

@@ -34,9 +34,13 @@ def query_int(query: dict[str, list[str]], name: str, default: int) -> int:
 
 
 def paginate(
-    items: list[dict[str, Any]], path: str, query: dict[str, list[str]], max_size: int = MAX_PAGE_SIZE
+    items: list[dict[str, Any]],
+    path: str,
+    query: dict[str, list[str]],
+    max_size: int = MAX_PAGE_SIZE,
+    page_cap: int | None = None,
 ) -> dict[str, Any]:
-    """One page of `items` with Kustomer's links (relative paths) and meta."""
+    """A page of `items` with Kustomer's links (relative paths) and meta; pages past `page_cap` are empty."""
     page = query_int(query, "page", 1)
     size = query_int(query, "pageSize", DEFAULT_PAGE_SIZE)
     if page < 1:
@@ -44,19 +48,20 @@ def paginate(
     if not 1 <= size <= max_size:
         raise bad_request(f"pageSize must be between 1 and {max_size}.", code="invalid_parameter")
     total_pages = max(1, math.ceil(len(items) / size))
+    last_page = min(total_pages, page_cap) if page_cap else total_pages
 
     def link(number: int) -> str:
         return f"{path}?page={number}&pageSize={size}"
 
     return {
-        "data": items[(page - 1) * size : page * size],
+        "data": items[(page - 1) * size : page * size] if page <= last_page else [],
         "links": {
             "self": link(page),
             "first": link(1),
             "prev": link(page - 1) if page > 1 else None,
-            "next": link(page + 1) if page < total_pages else None,
+            "next": link(page + 1) if page < last_page else None,
         },
-        "meta": {"pageSize": size, "page": page, "totalPages": total_pages},
+        "meta": {"pageSize": size, "page": page, "totalPages": total_pages, "total": len(items)},
     }
 
 

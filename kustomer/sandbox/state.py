@@ -14,6 +14,7 @@ from .klasses import KlassesMixin
 from .outbound import OutboundMixin
 from .people import PeopleMixin
 from .scenarios import ScenariosMixin, replay_id
+from .search import SearchMixin
 from .traffic import FaultQueue, MinuteBudget, RequestLog, Stats
 from .validation import custom_value_check, patch_value_check
 from .webhooks import build_event, iso_now, new_id
@@ -34,7 +35,9 @@ __all__ = [
 Events = list[dict[str, Any]]
 
 
-class SandboxState(ConversationsMixin, DraftsMixin, KlassesMixin, OutboundMixin, PeopleMixin, ScenariosMixin):
+class SandboxState(
+    ConversationsMixin, DraftsMixin, KlassesMixin, OutboundMixin, PeopleMixin, ScenariosMixin, SearchMixin
+):
     """Everything the sandbox knows, guarded by one re-entrant lock; public methods take it themselves."""
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
@@ -82,6 +85,9 @@ class SandboxState(ConversationsMixin, DraftsMixin, KlassesMixin, OutboundMixin,
             self.faults = FaultQueue()
             self.stats = Stats()
             self.budget = MinuteBudget(self.config.rate_limit)
+            self.search_budgets: dict[str, MinuteBudget] = {}
+            self.search_rate_limit = self.config.search_rate_limit
+            self.search_page_cap = self.config.search_page_cap
             self.customer_writes: dict[str, MinuteBudget] = {}
             self.latency_ms = self.config.latency_ms
             self.reset_epoch = self.config.reset_epoch
@@ -125,6 +131,12 @@ class SandboxState(ConversationsMixin, DraftsMixin, KlassesMixin, OutboundMixin,
             authors = [m["by"] for m in seed["messages"] if m["by"]]
             self._apply_status(conv, seed["status"], ended, authors[-1] if authors else self.agent_user)
             attrs["assignedUsers"] = sorted(set(authors))
+
+    def search_budget(self, api_key: str) -> MinuteBudget:
+        """The search budget of one API key (lock held by the caller), at the current limit."""
+        budget = self.search_budgets.setdefault(api_key, MinuteBudget(self.search_rate_limit))
+        budget.limit = self.search_rate_limit
+        return budget
 
     def request_log(self) -> dict[str, Any]:
         """The /v1/ requests since the last reset, as GET /_sandbox/requests shows them."""
