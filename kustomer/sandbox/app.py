@@ -12,9 +12,10 @@ from urllib.parse import parse_qs
 
 from .api import SEARCH_FAMILY, ApiRoutes
 from .control import ControlRoutes
+from .control_history import HistoryRoutes
 from .errors import ApiError, not_found, too_many
 from .roles import forbidden, refused_role
-from .routing import Events, Handler, Response, compile_route, fault_body, read_json, seconds_header
+from .routing import Events, Handler, Raw, Response, compile_route, fault_body, read_json, seconds_header
 from .state import SandboxState
 from .traffic import FaultRule, MinuteBudget, seconds_to_window_end
 from .webhooks import Dispatcher
@@ -37,7 +38,7 @@ class Matched:
     allowed_here: bool = False
 
 
-class SandboxApp(ApiRoutes, ControlRoutes):
+class SandboxApp(ApiRoutes, ControlRoutes, HistoryRoutes):
     """WSGI callable; deliveries caused by API writes go through the dispatcher, in order, off the request."""
 
     def __init__(self, state: SandboxState, dispatcher: Dispatcher) -> None:
@@ -49,7 +50,7 @@ class SandboxApp(ApiRoutes, ControlRoutes):
         ]
         self.control_routes: list[tuple[str, re.Pattern[str], Callable[..., Response]]] = [
             (method, compile_route(template), handler)
-            for method, template, handler in self.control_route_table()
+            for method, template, handler in self.control_route_table() + self.history_route_table()
         ]
 
     # --- WSGI plumbing -----------------------------------------------------------------------------
@@ -76,8 +77,12 @@ class SandboxApp(ApiRoutes, ControlRoutes):
                 {"errors": [{"status": 500, "code": "internal_error", "title": "Internal Server Error"}]},
                 {},
             )
-        body = b"" if status == 204 else json.dumps(payload, ensure_ascii=False).encode()
-        header_list = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        content_type = payload.content_type if isinstance(payload, Raw) else "application/json"
+        if isinstance(payload, Raw):
+            body = payload.body
+        else:
+            body = b"" if status == 204 else json.dumps(payload, ensure_ascii=False).encode()
+        header_list = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
         header_list += list(headers.items())
         start_response(f"{status} {HTTPStatus(status).phrase}", header_list)
         return [body]

@@ -31,3 +31,6 @@ class SandboxConfig:
     refused: list[str] = field(default_factory=list)
     # Kustomer may store a custom key with no definition or refuse it; by default the sandbox stores it.
     strict_custom_attributes: bool = False
+    # Past conversations to seed (0: none), from a fixed random seed so every run has the same history.
+    history: int = 0
+    history_seed: int = 2024

@@ -4,6 +4,7 @@ import json
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -18,6 +19,14 @@ LARGE_PAGE_SIZE = 500
 Events = list[dict[str, Any]]
 Handler = Callable[..., tuple[int, Any, Events]]
 Response = tuple[int, Any, dict[str, str]]
+
+
+@dataclass
+class Raw:
+    """An answer that is not JSON (a CSV file): its bytes and content type."""
+
+    body: bytes
+    content_type: str
 
 
 def compile_route(template: str) -> re.Pattern[str]:

@@ -2,9 +2,10 @@
 
 import copy
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from . import history
 from . import resources as r
 from .config import SandboxConfig
 from .conversations import ConversationsMixin
@@ -82,6 +83,18 @@ class SandboxState(
             self.drafts: dict[str, dict[str, Any]] = {}
             for conv in seed["conversations"]:
                 self._seed_conversation(conv)
+            self.samples = {
+                c["id"]: {
+                    "intent": c.get("intent"),
+                    "sub_intent": c.get("sub_intent"),
+                    "expect": c.get("expect"),
+                }
+                for c in seed["conversations"]
+            }
+            self.history_labels: dict[str, dict[str, Any]] = {}
+            self.history_counts = {"customers": 0, "orders": 0}
+            if self.config.history:
+                self._seed_history()
             self.faults = FaultQueue()
             self.stats = Stats()
             self.budget = MinuteBudget(self.config.rate_limit)
@@ -146,6 +159,34 @@ class SandboxState(
     def request_log_reset(self) -> None:
         with self.lock:
             self.requests = RequestLog(self.config.request_log_limit)
+
+    def _seed_history(self) -> None:
+        """Past conversations, quietly (no webhooks), handled by the seeded agents of each team."""
+        teams = {
+            team["attributes"]["name"]: (
+                team["id"],
+                [
+                    (u, self.users[u]["attributes"]["name"].split(" ")[0])
+                    for u in team["attributes"]["members"]
+                ],
+            )
+            for team in self.teams.values()
+        }
+        past = history.generate(
+            self.config.history, seed=self.config.history_seed, now=datetime.now(UTC), teams=teams
+        )
+        for customer in past.customers:
+            self.customers[customer["id"]] = r.customer_resource(customer, self.org)
+        orders = self.kobjects.setdefault(self.order_klass, {})
+        for order in past.orders:
+            orders[order["id"]] = r.kobject_resource(self.order_klass, order, self.org)
+        for conv in past.conversations:
+            self._seed_conversation(conv)
+            self.conversations[conv["id"]]["attributes"].update(
+                {key: conv[key] for key in ("assignedUsers", "assignedTeams", "custom", "rev")}
+            )
+        self.history_labels = past.labels
+        self.history_counts = {"customers": len(past.customers), "orders": len(past.orders)}
 
     # --- helpers (lock held by the caller) ---------------------------------------------------------
 
