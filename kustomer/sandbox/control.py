@@ -1,5 +1,6 @@
 """The unauthenticated /_sandbox/ control API: state, stats, faults, config, webhooks, scenarios, replay."""
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -96,6 +97,7 @@ class ControlRoutes:
                         for k in state.kobjects.get(state.order_klass, {}).values()
                     },
                     "conversations": {c["id"]: c["attributes"]["name"] for c in state.conversations.values()},
+                    "samples": copy.deepcopy(state.samples),
                 },
                 {},
             )
@@ -289,6 +291,9 @@ class ControlRoutes:
             outcome = deliver_logged(body["url"], body["secret"], event, timeout=timeout)
             consecutive = consecutive + 1 if outcome["status_code"] is None else 0
             results.append({key: outcome[key] for key in ("event_id", "name", "status_code", "ok", "error")})
+        with self.state.lock:
+            # What each sample should become, so a demo can check the product against it.
+            samples = [{"conversation": id_, **label} for id_, label in self.state.samples.items()]
         delivered = sum(1 for result in results if result["ok"])
         skipped = sum(1 for result in results if result["error"] == SKIPPED)
         return (
@@ -298,6 +303,7 @@ class ControlRoutes:
                 "failed": len(results) - delivered,
                 "skipped": skipped,
                 "results": results,
+                "samples": samples,
             },
             {},
         )

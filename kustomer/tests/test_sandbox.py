@@ -482,6 +482,15 @@ class TestWebhooks:
         body = {"url": webhook_receiver.url, "secret": SECRET}
         first = control(kustomer_sandbox, "POST", "replay", body)
         assert (first["delivered"], first["failed"]) == (expected, 0)
+        assert first["samples"] == [
+            {
+                "conversation": c["id"],
+                "intent": c["intent"],
+                "sub_intent": c["sub_intent"],
+                "expect": c["expect"],
+            }
+            for c in conversations
+        ]
         received = [d["json"] for d in webhook_receiver.wait_for(expected)]
         assert received[0]["name"] == "kustomer.customer.create"
         assert received[1]["name"] == "kustomer.conversation.create"

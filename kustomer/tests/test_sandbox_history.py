@@ -170,3 +170,19 @@ class TestWithoutHistory:
             control_get(kustomer_sandbox, "history/labels.csv").headers["Content-Type"].startswith("text/csv")
         )
 
+
+class TestSampleLabels:
+    def test_each_sample_declares_its_label_and_where_it_should_go(self, kustomer_sandbox):
+        samples = control_get(kustomer_sandbox, "state").json()["samples"]
+        subs = taxonomy()
+        assert len(samples) == 17
+        for label in samples.values():
+            assert label["expect"] in ("auto", "triage")
+            if label["expect"] == "auto":
+                assert label["sub_intent"] in subs[label["intent"]]
+            elif label["intent"]:
+                assert label["sub_intent"] is None or label["sub_intent"] in subs[label["intent"]]
+        expects = Counter(label["expect"] for label in samples.values())
+        assert expects["auto"] >= 10 and expects["triage"] >= 3
+        swallow = samples["6650c2b3c4d5e6f702b3d00c"]
+        assert (swallow["intent"], swallow["expect"]) == (None, "triage")
