@@ -51,16 +51,16 @@ class ApiRoutes:
         return 200, {"data": self.state.user_current()}, []
 
     def users_list(self, query: dict[str, list[str]], path: str, **_: Any) -> tuple[int, Any, Events]:
-        return 200, paginate(self.state.users_list(), path, query, LARGE_PAGE_SIZE), []
+        return 200, paginate(self.state.people_list("user"), path, query, LARGE_PAGE_SIZE), []
 
     def user_get(self, id: str, **_: Any) -> tuple[int, Any, Events]:
-        return 200, {"data": self.state.user_get(id)}, []
+        return 200, {"data": self.state.person_get("user", id)}, []
 
     def teams_list(self, query: dict[str, list[str]], path: str, **_: Any) -> tuple[int, Any, Events]:
-        return 200, paginate(self.state.teams_list(), path, query, LARGE_PAGE_SIZE), []
+        return 200, paginate(self.state.people_list("team"), path, query, LARGE_PAGE_SIZE), []
 
     def team_get(self, id: str, **_: Any) -> tuple[int, Any, Events]:
-        return 200, {"data": self.state.team_get(id)}, []
+        return 200, {"data": self.state.person_get("team", id)}, []
 
     def metadata_get(self, resource: str, **_: Any) -> tuple[int, Any, Events]:
         return 200, {"data": self.state.metadata_get(resource)}, []

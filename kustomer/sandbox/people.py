@@ -13,25 +13,19 @@ RENAMEABLE = {"user": ("name", "email"), "team": ("name",)}
 class PeopleMixin:
     """Uses SandboxState's lock, data and helpers; every public method takes the lock itself."""
 
-    def users_list(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return copy.deepcopy(list(self.users.values()))
+    def _people(self, kind: str) -> dict[str, dict[str, Any]]:
+        return self.users if kind == "user" else self.teams
 
-    def user_get(self, user_id: str) -> dict[str, Any]:
+    def people_list(self, kind: str) -> list[dict[str, Any]]:
+        """Every user or every team, in the order they were seeded."""
         with self.lock:
-            if user_id not in self.users:
-                raise not_found("User")
-            return copy.deepcopy(self.users[user_id])
+            return copy.deepcopy(list(self._people(kind).values()))
 
-    def teams_list(self) -> list[dict[str, Any]]:
+    def person_get(self, kind: str, id_: str) -> dict[str, Any]:
         with self.lock:
-            return copy.deepcopy(list(self.teams.values()))
-
-    def team_get(self, team_id: str) -> dict[str, Any]:
-        with self.lock:
-            if team_id not in self.teams:
-                raise not_found("Team")
-            return copy.deepcopy(self.teams[team_id])
+            if id_ not in self._people(kind):
+                raise not_found(kind.capitalize())
+            return copy.deepcopy(self._people(kind)[id_])
 
     def scenario_rename(self, kind: str, id_: str, body: dict[str, Any]) -> tuple[dict[str, Any], Events]:
         """An admin renames a user (name, email) or a team (name) in Kustomer's UI."""
@@ -42,7 +36,7 @@ class PeopleMixin:
             if key in body and (not isinstance(body[key], str) or not body[key].strip()):
                 raise bad_request(f"{key} must be a non-empty string.", f"/{key}")
         with self.lock:
-            resource = (self.users if kind == "user" else self.teams).get(id_)
+            resource = self._people(kind).get(id_)
             if resource is None:
                 raise not_found(kind.capitalize())
             attrs = resource["attributes"]
