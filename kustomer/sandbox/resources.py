@@ -48,13 +48,41 @@ def rel(kind: str, id_: str, link: str | None = None) -> dict[str, Any]:
     return out
 
 
-def user_resource(id_: str, name: str, email: str, user_type: str, org: str) -> dict[str, Any]:
+def user_resource(
+    id_: str, name: str, email: str, user_type: str, org: str, created_at: str
+) -> dict[str, Any]:
     return {
         "type": "user",
         "id": id_,
-        "attributes": {"name": name, "displayName": name, "email": email, "userType": user_type},
+        "attributes": {
+            "name": name,
+            "displayName": name,
+            "email": email,
+            "userType": user_type,
+            "createdAt": created_at,
+            "updatedAt": created_at,
+            "rev": 1,
+        },
         "relationships": {"org": rel("org", org)},
         "links": {"self": f"/v1/users/{id_}"},
+    }
+
+
+def team_resource(seed: dict[str, Any], org: str) -> dict[str, Any]:
+    created = seed["createdAt"]
+    return {
+        "type": "team",
+        "id": seed["id"],
+        "attributes": {
+            "name": seed["name"],
+            "displayName": seed["name"],
+            "members": list(seed["members"]),
+            "createdAt": created,
+            "updatedAt": created,
+            "rev": 1,
+        },
+        "relationships": {"org": rel("org", org)},
+        "links": {"self": f"/v1/teams/{seed['id']}"},
     }
 
 

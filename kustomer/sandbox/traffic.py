@@ -2,14 +2,18 @@
 
 import math
 import re
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 FAULT_STATUSES = {200, 429, 500, 502, 503, 504}
 # Per-second counts are kept this long: enough to check a budget over any window of a test run.
 SECONDS_KEPT = 600
 BODY_SHAPES = {"jsonapi", "legacy"}
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Search is a read that Kustomer happens to take as a POST.
+READS_BY_POST = {"POST /v1/customers/search"}
 
 
 def minute_of(now: float) -> int:
@@ -179,4 +183,39 @@ class Stats:
             "by_route": dict(self.by_route),
             "writes_by_path": dict(self.writes_by_path),
             "statuses": dict(self.statuses),
+        }
+
+
+class RequestLog:
+    """Every /v1/ request in order (the newest `limit` kept), so a test can say "no writes to Kustomer"."""
+
+    def __init__(self, limit: int) -> None:
+        self.entries: deque[dict[str, Any]] = deque(maxlen=limit)
+        self.total = 0
+        self.writes = 0
+
+    def record(self, now: float, method: str, path: str, route: str, status: int) -> None:
+        """`route` is "METHOD /template" for a known route, else the method and path as sent."""
+        write = method in WRITE_METHODS and route not in READS_BY_POST
+        self.total += 1
+        self.writes += write
+        self.entries.append(
+            {
+                "time": datetime.fromtimestamp(now, UTC)
+                .isoformat(timespec="milliseconds")
+                .replace("+00:00", "Z"),
+                "method": method,
+                "path": path,
+                "route": route,
+                "status": status,
+                "write": write,
+            }
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "writes": self.writes,
+            "dropped": self.total - len(self.entries),
+            "requests": list(self.entries),
         }

@@ -57,10 +57,18 @@ def build_event(
     }
 
 
-def deliver(url: str, secret: str, event: dict[str, Any], *, timeout: float = 10) -> requests.Response:
+def deliver(
+    url: str,
+    secret: str,
+    event: dict[str, Any],
+    *,
+    timeout: float = 10,
+    extra_headers: dict[str, str] | None = None,
+) -> requests.Response:
     """POST `event` to `url`, signing exactly the bytes sent; network errors propagate."""
     body = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
     headers = {
+        **(extra_headers or {}),
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "X-Kustomer-Webhook-Event": event["name"],
@@ -69,11 +77,18 @@ def deliver(url: str, secret: str, event: dict[str, Any], *, timeout: float = 10
     return requests.post(url, data=body, headers=headers, timeout=timeout)
 
 
-def deliver_logged(url: str, secret: str, event: dict[str, Any], *, timeout: float = 10) -> dict[str, Any]:
+def deliver_logged(
+    url: str,
+    secret: str,
+    event: dict[str, Any],
+    *,
+    timeout: float = 10,
+    extra_headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """Deliver and describe the outcome instead of raising: a failing receiver is data, not a crash."""
     outcome: dict[str, Any] = {"event_id": event["id"], "name": event["name"], "url": url}
     try:
-        response = deliver(url, secret, event, timeout=timeout)
+        response = deliver(url, secret, event, timeout=timeout, extra_headers=extra_headers)
     except requests.RequestException as exc:
         return {**outcome, "status_code": None, "ok": False, "error": f"{type(exc).__name__}: {exc}"}
     return {**outcome, "status_code": response.status_code, "ok": response.ok, "error": None}
@@ -84,7 +99,7 @@ class Dispatcher:
 
     def __init__(self, *, timeout: float = 10) -> None:
         self.timeout = timeout
-        self._queue: deque[tuple[str, str, dict[str, Any]]] = deque()
+        self._queue: deque[tuple[str, str, dict[str, Any], dict[str, str] | None]] = deque()
         self._log: list[dict[str, Any]] = []
         self._busy = 0
         self._cond = threading.Condition()
@@ -93,9 +108,11 @@ class Dispatcher:
         self._thread = threading.Thread(target=self._run, name="kustomer-sandbox-webhooks", daemon=True)
         self._thread.start()
 
-    def submit(self, url: str, secret: str, event: dict[str, Any]) -> None:
+    def submit(
+        self, url: str, secret: str, event: dict[str, Any], extra_headers: dict[str, str] | None = None
+    ) -> None:
         with self._cond:
-            self._queue.append((url, secret, event))
+            self._queue.append((url, secret, event, extra_headers))
             self._busy += 1
             self._cond.notify_all()
 
@@ -130,9 +147,9 @@ class Dispatcher:
                 self._cond.wait_for(lambda: self._queue or self._closed)
                 if self._closed:
                     return
-                url, secret, event = self._queue.popleft()
+                url, secret, event, extra_headers = self._queue.popleft()
                 generation = self._generation
-            outcome = deliver_logged(url, secret, event, timeout=self.timeout)
+            outcome = deliver_logged(url, secret, event, timeout=self.timeout, extra_headers=extra_headers)
             with self._cond:
                 # A delivery that outlived clear() belongs to the previous run: its count is already dropped.
                 if generation == self._generation:

@@ -49,6 +49,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--retry-after", action="store_true", help="Send Retry-After with the budget's 429s."
         )
+        parser.add_argument(
+            "--history",
+            type=int,
+            default=0,
+            metavar="N",
+            help="Also seed N past conversations over the last 90 days, with labels (default 0: none).",
+        )
 
     def handle(
         self,
@@ -63,6 +70,7 @@ class Command(BaseCommand):
         fault,
         reset_epoch,
         retry_after,
+        history,
         verbosity,
         **options,
     ):
@@ -70,6 +78,8 @@ class Command(BaseCommand):
             faults = [FaultRule.from_spec(spec) for spec in fault]
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
+        if history < 0:
+            raise CommandError("--history must be 0 or more.")
         try:
             server = SandboxServer(
                 host=host,
@@ -82,6 +92,7 @@ class Command(BaseCommand):
                 faults=faults,
                 reset_epoch=reset_epoch,
                 retry_after=retry_after,
+                history=history,
                 verbose=verbosity >= 2,
             )
         except OSError as exc:
