@@ -1,0 +1,46 @@
+"""Reading labelled messages from a CSV file for training or evaluation."""
+
+import csv
+from pathlib import Path
+
+from .classifier import LocalModelError
+
+TEXT_COLUMNS = ("text", "message", "body")
+LABEL_COLUMNS = ("label", "category", "intent")
+
+
+def labelled_csv_read(path: Path) -> list[tuple[int, str, str]]:
+    """(line, text, label) per row of a CSV with a text column and a label column.
+
+    The text column is named text, message or body; the label column label, category or intent.
+    An optional sub_intent column is joined on as intent/sub_intent. Empty cells are kept, for
+    the caller to report.
+    """
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            columns = {name.strip().lower(): name for name in reader.fieldnames or [] if name}
+            text_column = next((columns[c] for c in TEXT_COLUMNS if c in columns), None)
+            label_column = next((columns[c] for c in LABEL_COLUMNS if c in columns), None)
+            found = ", ".join(columns.values()) or "none"
+            if text_column is None:
+                raise LocalModelError(
+                    f"{path} has no text column (named {', '.join(TEXT_COLUMNS)}); its columns: {found}."
+                )
+            if label_column is None:
+                raise LocalModelError(
+                    f"{path} has no label column (named {', '.join(LABEL_COLUMNS)}); its columns: {found}."
+                )
+            sub_column = columns.get("sub_intent")
+            rows = []
+            for row in reader:
+                label = (row.get(label_column) or "").strip()
+                sub = (row.get(sub_column) or "").strip() if sub_column else ""
+                if label and sub:
+                    label = f"{label}/{sub}"
+                rows.append((reader.line_num, (row.get(text_column) or "").strip(), label))
+            return rows
+    except OSError as exc:
+        raise LocalModelError(f"Cannot read {path}: {exc.strerror}") from exc
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise LocalModelError(f"{path} is not a UTF-8 CSV file: {exc}") from exc
