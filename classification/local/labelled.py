@@ -1,10 +1,11 @@
-"""Reading labelled messages from a CSV file for training or evaluation."""
+"""Labelled messages for training or evaluation: from a CSV file or a taxonomy file's examples."""
 
 import csv
 from pathlib import Path
 
 from .classifier import LocalModelError
 
+SEPARATOR = "/"  # labels are intent or intent/sub_intent
 TEXT_COLUMNS = ("text", "message", "body")
 LABEL_COLUMNS = ("label", "category", "intent")
 
@@ -37,10 +38,27 @@ def labelled_csv_read(path: Path) -> list[tuple[int, str, str]]:
                 label = (row.get(label_column) or "").strip()
                 sub = (row.get(sub_column) or "").strip() if sub_column else ""
                 if label and sub:
-                    label = f"{label}/{sub}"
+                    label = f"{label}{SEPARATOR}{sub}"
                 rows.append((reader.line_num, (row.get(text_column) or "").strip(), label))
             return rows
     except OSError as exc:
         raise LocalModelError(f"Cannot read {path}: {exc.strerror}") from exc
     except (UnicodeDecodeError, csv.Error) as exc:
         raise LocalModelError(f"{path} is not a UTF-8 CSV file: {exc}") from exc
+
+
+def text_normalise(text: str) -> str:
+    return " ".join(text.split())
+
+
+def taxonomy_examples(data: dict) -> tuple[list[str], list[str]]:
+    """The example messages of a taxonomy file's intents and sub-intents with their labels: what a fresh
+    install trains on (as classification.local.services.training_set_build would read them)."""
+    chosen: dict[str, str] = {}
+    for intent in data["intents"]:
+        for text in intent.get("examples", []):
+            chosen[text_normalise(text)] = intent["key"]
+        for sub in intent.get("sub_intents", []):
+            for text in sub.get("examples", []):
+                chosen[text_normalise(text)] = f"{intent['key']}{SEPARATOR}{sub['key']}"
+    return list(chosen), list(chosen.values())

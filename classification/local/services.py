@@ -14,22 +14,18 @@ from django.db.models import Max
 from bearscope.queue import enqueue_on_commit
 
 from ..models import ClassifierSettings, Intent, LabelledExample, LocalModelVersion, TriageReview
+from .labelled import SEPARATOR, text_normalise
 from .model import LocalClassifier, LocalModelError, artifact_dump, artifact_load, classifier_train
 
 logger = logging.getLogger(__name__)
 
 TRAIN_TASK = "classification.tasks.local_model_train"
-SEPARATOR = "/"  # labels are intent or intent/sub_intent
 # The scaffolding classification.prompting.conversation_text puts around the customer's words.
 PROMPT_SCAFFOLDING = ("Customer messages:", "---", "[later messages cut]")
 
 
 def label_for(intent: Intent, sub_intent: Intent | None) -> str:
     return f"{intent.key}{SEPARATOR}{sub_intent.key}" if sub_intent else intent.key
-
-
-def text_normalise(text: str) -> str:
-    return " ".join(text.split())
 
 
 def local_text(prompt_input: str) -> str:
