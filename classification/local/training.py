@@ -69,7 +69,8 @@ def _fold(
         np.asarray(features.transform(test_texts) @ coef.T) + embeddings[test] @ embedding_coef.T + intercept
     )
     known = frozenset(w for t in train_texts for w in content_words(t))
-    return test, scores, new_word_shares(test_texts, known)
+    seen = np.isin(y[test], y[train])
+    return test, scores, new_word_shares(test_texts, known), seen
 
 
 def classifier_train(
@@ -110,8 +111,12 @@ def classifier_train(
     *folded, final = joblib.Parallel(n_jobs=n_jobs, prefer="threads")(jobs)
     oof_scores = np.zeros((len(texts), len(label_list)))
     oof_new_words = np.zeros(len(texts))
-    for test, scores, shares in folded:
-        oof_scores[test], oof_new_words[test] = scores, shares
+    # A label with fewer examples than folds is missing from some fold's training data: its examples
+    # there score -1e3 and would drag the temperature to its bound (every probability flattened).
+    # They count in the validation figures as the misses they are, but teach calibration nothing.
+    seen = np.zeros(len(texts), dtype=bool)
+    for test, scores, shares, test_seen in folded:
+        oof_scores[test], oof_new_words[test], seen[test] = scores, shares, test_seen
     features, coef, embedding_coef, intercept = final
     model = LocalClassifier(
         features=features,
@@ -120,7 +125,7 @@ def classifier_train(
         intercept=intercept,
         labels=label_list,
         known_words=frozenset(w for t in texts for w in content_words(t)),
-        calibration=calibrate(oof_scores, oof_new_words, y),
+        calibration=calibrate(oof_scores[seen], oof_new_words[seen], y[seen]),
         encoder_id=encoder.id,
     )
     confidence = model.confidences(oof_scores, oof_new_words)
