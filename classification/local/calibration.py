@@ -1,6 +1,5 @@
-"""Turning the local classifier's scores into probabilities of being right."""
+"""Turning the local classifier's scores into probabilities of being right: of the intent, of the label."""
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -8,44 +7,104 @@ from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax
 from sklearn.linear_model import LogisticRegression
 
+# Floor of a probability before its logarithm: an intent with no label left (all masked) has none.
+TINY = 1e-12
+
 
 @dataclass(frozen=True)
 class Calibration:
-    """Turns scores into the probability of being right, fitted on out-of-fold predictions."""
+    """Turns scores into probabilities of being right, fitted on out-of-fold predictions.
+
+    Both logistics read two inputs that say "more sure" and have positive weights (or None: the
+    softmax probability itself): the intent's on (log of its summed probability, its log lead over
+    the next intent), the label's on (log of its probability, its score's lead over the next label).
+    """
 
     temperature: float
-    weights: tuple[float, float] | None  # logistic on (log softmax of the top label, gap to runner-up)
+    weights: tuple[float, float] | None  # the label's logistic
     bias: float
+    intent_weights: tuple[float, float] | None  # the intent's logistic
+    intent_bias: float
     new_word_allowance: float  # share of new words in-scope messages still show (95th percentile)
 
 
-def calibrate(scores: np.ndarray, new_words: np.ndarray, y: np.ndarray) -> Calibration:
-    def nll(temperature: float) -> float:
-        return float(-log_softmax(scores / temperature, axis=1)[np.arange(len(y)), y].mean())
+@dataclass(frozen=True)
+class Choice:
+    """Per message: the best intent by summed probability, the best label within it, and the inputs
+    their calibrations read."""
 
-    temperature = float(minimize_scalar(nll, bounds=(0.01, 10), method="bounded").x)
-    # Clipped: a tiny set must not make every message look familiar, or none.
-    allowance = float(np.clip(np.percentile(new_words, 95), 0.2, 0.6))
-    calibration = Calibration(temperature=temperature, weights=None, bias=0.0, new_word_allowance=allowance)
-    correct = (scores.argmax(axis=1) == y).astype(int)
+    probabilities: np.ndarray  # messages x labels, softmax at the temperature
+    intent: np.ndarray  # index of the best intent
+    label: np.ndarray  # index of the best label of that intent
+    intent_inputs: np.ndarray
+    label_inputs: np.ndarray
+
+
+def choose(scores: np.ndarray, temperature: float, label_intent: np.ndarray, n_intents: int) -> Choice:
+    """The intent whose labels (its own and its sub-intents') add up to the most probability, and
+    the best of its labels: a message torn between two sub-intents of one intent is still sure of it."""
+    rows = np.arange(len(scores))
+    log_p = log_softmax(scores / temperature, axis=1)
+    p = np.exp(log_p)
+    q = p @ np.eye(n_intents)[label_intent]  # messages x intents
+    intent = q.argmax(axis=1)
+    label = np.where(label_intent[None, :] == intent[:, None], scores, -np.inf).argmax(axis=1)
+    log_q = np.log(np.maximum(q, TINY))
+    ordered = np.sort(log_q, axis=1)
+    intent_lead = ordered[:, -1] - ordered[:, -2] if n_intents > 1 else np.full(len(scores), -np.log(TINY))
+    others = scores.copy()
+    others[rows, label] = -np.inf
+    label_lead = scores[rows, label] - others.max(axis=1)
+    return Choice(
+        probabilities=p,
+        intent=intent,
+        label=label,
+        intent_inputs=np.c_[log_q[rows, intent], intent_lead],
+        label_inputs=np.c_[log_p[rows, label], label_lead],
+    )
+
+
+def probability(inputs: np.ndarray, weights: tuple[float, float] | None, bias: float) -> np.ndarray:
+    if weights is None:
+        return np.exp(inputs[:, 0])
+    return 1 / (1 + np.exp(-(bias + inputs @ np.array(weights))))
+
+
+def _logistic(inputs: np.ndarray, correct: np.ndarray) -> tuple[tuple[float, float] | None, float]:
     if correct.min() == correct.max():  # all right or all wrong: nothing to learn from; softmax alone
-        return calibration
-    inputs = calibration_inputs(scores, temperature)
-    # Both inputs say "more sure"; a negative weight is an artefact of few examples, and would
-    # make a message resembling nothing (low scores everywhere) look surer. Drop the gap then.
+        return None, 0.0
+    # A negative weight is an artefact of few examples, and would make a message resembling
+    # nothing (low scores everywhere) look surer. Drop the lead then.
     for used in ([0, 1], [0]):
         logistic = LogisticRegression(C=10).fit(inputs[:, used], correct)
         if (logistic.coef_[0] > 0).all():
             weights = [0.0, 0.0]
             for column, weight in zip(used, logistic.coef_[0], strict=True):
                 weights[column] = float(weight)
-            return dataclasses.replace(
-                calibration, weights=tuple(weights), bias=float(logistic.intercept_[0])
-            )
-    return calibration
+            return (weights[0], weights[1]), float(logistic.intercept_[0])
+    return None, 0.0
 
 
-def calibration_inputs(scores: np.ndarray, temperature: float) -> np.ndarray:
-    """Per message: log softmax probability of the top label, and its score's lead over the runner-up."""
-    ordered = np.sort(scores, axis=1)
-    return np.c_[log_softmax(scores / temperature, axis=1).max(axis=1), ordered[:, -1] - ordered[:, -2]]
+def calibrate(
+    scores: np.ndarray, new_words: np.ndarray, y: np.ndarray, label_intent: np.ndarray, n_intents: int
+) -> Calibration:
+    """Temperature by the labels' log loss, then one logistic for the intent and one for the label."""
+
+    def nll(temperature: float) -> float:
+        return float(-log_softmax(scores / temperature, axis=1)[np.arange(len(y)), y].mean())
+
+    temperature = float(minimize_scalar(nll, bounds=(0.01, 10), method="bounded").x)
+    choice = choose(scores, temperature, label_intent, n_intents)
+    intent_weights, intent_bias = _logistic(
+        choice.intent_inputs, (choice.intent == label_intent[y]).astype(int)
+    )
+    weights, bias = _logistic(choice.label_inputs, (choice.label == y).astype(int))
+    return Calibration(
+        temperature=temperature,
+        weights=weights,
+        bias=bias,
+        intent_weights=intent_weights,
+        intent_bias=intent_bias,
+        # Clipped: a tiny set must not make every message look familiar, or none.
+        new_word_allowance=float(np.clip(np.percentile(new_words, 95), 0.2, 0.6)),
+    )

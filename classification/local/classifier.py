@@ -7,13 +7,14 @@ from dataclasses import dataclass
 import joblib
 import numpy as np
 import sklearn
-from scipy.special import log_softmax
 
-from .calibration import Calibration, calibration_inputs
+from ..wording import MEANINGFUL_WORDS_MIN, meaningful_word_count
+from .calibration import Calibration, Choice, choose, probability
 from .encoder import EncoderError, encoder_load
 from .features import Features, new_word_shares
 
 ARTIFACT_MAX_BYTES = 50_000_000
+SEPARATOR = "/"  # labels are intent or intent/sub_intent
 
 
 class LocalModelError(ValueError):
@@ -22,15 +23,56 @@ class LocalModelError(ValueError):
 
 @dataclass(frozen=True)
 class Prediction:
+    """The local answer for one message, at two levels: the intent, and the sub-intent within it.
+
+    Contract for the pipeline (every confidence is a calibrated probability of being right, already
+    lowered by the gates below):
+
+    - Route automatically when `intent_confidence` reaches the auto-route threshold, with `intent`.
+    - Give `sub_intent` only when `sub_intent_confidence` reaches that threshold too; otherwise
+      leave the sub-intent empty and say so ("sub-intent not confident: `sub_intent` at ...").
+      `sub_intent_confidence` is *joint*: the probability that the intent and the sub-intent are
+      both right, so it is never above `intent_confidence`, and a sub-intent given at 0.90 is
+      right at least as often as a whole label routed at 0.90 was before. An auto-reply policy on
+      a sub-intent (WISMO: shipping_issue/status at 0.95) compares its threshold with it.
+    - `sub_intent` is empty when the best label of the intent is the intent alone (a message that
+      fits none of its sub-intents) or the intent has none; `sub_intent_confidence` is then 0.
+    - `label` and `confidence` are the best full label (`intent` or `intent/sub_intent`) and the
+      probability that it is right, as before: `confidence` equals `sub_intent_confidence` when
+      there is a sub-intent, else the probability that the intent alone is the right label.
+
+    Gates: `intent_confidence` (and so the others) is multiplied by ((1 - share of new words) /
+    (1 - allowance))² clipped to [0, 1] (words the training data never had: off-topic text), and by
+    (meaningful words / MEANINGFUL_WORDS_MIN)² when the message has fewer than that minimum of
+    meaningful words (classification.wording: "Hi", "HEY HO!", "thanks" have none). A message with
+    too few meaningful words therefore never routes at a threshold above 0.44.
+    """
+
     label: str
-    confidence: float  # calibrated probability that `label` is right, lowered for unfamiliar text
-    runner_up: str | None
+    confidence: float
+    intent: str
+    intent_confidence: float
+    sub_intent: str
+    sub_intent_confidence: float
+    runner_up: str | None  # the best other full label, and its (uncalibrated) softmax probability
     runner_up_probability: float
     new_word_share: float  # share of the message's content words the model never saw in training
+    meaningful_words: int  # classification.wording.meaningful_word_count of the message
+
+
+@dataclass(frozen=True)
+class Decision:
+    choice: Choice
+    intent_confidence: np.ndarray
+    label_confidence: np.ndarray
 
 
 class LocalClassifier:
-    """A linear SVM over TF-IDF features with calibrated confidence and a new-words gate."""
+    """A linear SVM over TF-IDF features and a sentence embedding, with calibrated confidence of the
+    intent and of the label, a new-words gate and a meaningful-words gate."""
+
+    # Bumped when what an artifact holds changes; an older artifact is refused (train a new version).
+    FORMAT = 2
 
     def __init__(
         self,
@@ -44,6 +86,7 @@ class LocalClassifier:
         calibration: Calibration,
         encoder_id: str,
     ) -> None:
+        self.format = self.FORMAT
         self.features = features
         # Stored features x labels, contiguous: a message's few non-zero features then read whole rows
         # (coef.T would make the product copy the whole matrix on every call).
@@ -51,6 +94,7 @@ class LocalClassifier:
         self.embedding_weights = np.ascontiguousarray(embedding_coef.T, dtype=np.float32)
         self.intercept = intercept.astype(np.float32)
         self.labels = labels
+        self.intents, self.label_intent = label_intents(labels)
         self.known_words = known_words
         self.calibration = calibration
         # The embedding columns mean something only to the encoder that made them.
@@ -63,27 +107,26 @@ class LocalClassifier:
         embeddings = encoder_load().embed(texts)
         return np.asarray(matrix @ self.weights) + embeddings @ self.embedding_weights + self.intercept
 
-    def new_word_shares(self, texts: Sequence[str]) -> np.ndarray:
-        return new_word_shares(texts, self.known_words)
-
-    def confidences(self, scores: np.ndarray, new_words: np.ndarray) -> np.ndarray:
-        """Calibrated probability of the top label, times a gate that closes as new words pile up.
+    def decide(self, scores: np.ndarray, new_words: np.ndarray, meaningful: np.ndarray) -> Decision:
+        """The best intent and label per message with their gated, calibrated confidences.
 
         Calibration is learnt from in-scope mistakes only, and a message about something else
         entirely can still score high on one stray word ("blocked"); its many unknown words are
-        what gives it away.
+        what gives it away. A greeting alone has familiar words and no request: the meaningful-words
+        gate catches it.
         """
         cal = self.calibration
-        inputs = calibration_inputs(scores, cal.temperature)
-        if cal.weights is None:
-            probability = np.exp(inputs[:, 0])
-        else:
-            probability = 1 / (1 + np.exp(-(cal.bias + inputs @ np.array(cal.weights))))
-        gate = np.clip((1 - new_words) / (1 - cal.new_word_allowance), 0, 1) ** 2
-        return probability * gate
+        choice = choose(scores, cal.temperature, self.label_intent, len(self.intents))
+        intent = probability(choice.intent_inputs, cal.intent_weights, cal.intent_bias)
+        label = np.minimum(probability(choice.label_inputs, cal.weights, cal.bias), intent)
+        new_word_gate = np.clip((1 - new_words) / (1 - cal.new_word_allowance), 0, 1) ** 2
+        wording_gate = np.minimum(meaningful / MEANINGFUL_WORDS_MIN, 1) ** 2
+        gate = new_word_gate * wording_gate
+        return Decision(choice=choice, intent_confidence=intent * gate, label_confidence=label * gate)
 
     def predict_many(self, texts: Sequence[str], allowed: Iterable[str] | None = None) -> list[Prediction]:
-        """Best label per text; with `allowed`, only those labels compete (the rest of the taxonomy)."""
+        """Best intent and label per text; with `allowed`, only those labels compete (the rest of the
+        taxonomy)."""
         scores = self.scores(texts)
         if allowed is not None:
             allowed = set(allowed)
@@ -92,25 +135,42 @@ class LocalClassifier:
                 raise LocalModelError("None of the model's labels is allowed.")
             # Far below any real score, but finite so that gaps and softmax stay defined.
             scores[:, mask] = scores.min() - 1000
-        new_words = self.new_word_shares(texts)
-        confidence = self.confidences(scores, new_words)
-        probabilities = np.exp(log_softmax(scores / self.calibration.temperature, axis=1))
-        order = np.argsort(-scores, axis=1)
+        new_words = new_word_shares(texts, self.known_words)
+        meaningful = np.array([meaningful_word_count(text) for text in texts])
+        decision = self.decide(scores, new_words, meaningful)
+        runner_up_scores = scores.copy()
+        runner_up_scores[np.arange(len(texts)), decision.choice.label] = -np.inf
+        runner_up = runner_up_scores.argmax(axis=1)
         predictions = []
-        for row, (first, second) in enumerate(order[:, :2]):
+        for row, label_index in enumerate(decision.choice.label):
+            label = self.labels[label_index]
+            intent, _, sub_intent = label.partition(SEPARATOR)
+            confidence = float(decision.label_confidence[row])
             predictions.append(
                 Prediction(
-                    label=self.labels[first],
-                    confidence=float(confidence[row]),
-                    runner_up=self.labels[second],
-                    runner_up_probability=float(probabilities[row, second]),
+                    label=label,
+                    confidence=confidence,
+                    intent=intent,
+                    intent_confidence=float(decision.intent_confidence[row]),
+                    sub_intent=sub_intent,
+                    sub_intent_confidence=confidence if sub_intent else 0.0,
+                    runner_up=self.labels[runner_up[row]],
+                    runner_up_probability=float(decision.choice.probabilities[row, runner_up[row]]),
                     new_word_share=float(new_words[row]),
+                    meaningful_words=int(meaningful[row]),
                 )
             )
         return predictions
 
     def predict(self, text: str, allowed: Iterable[str] | None = None) -> Prediction:
         return self.predict_many([text], allowed)[0]
+
+
+def label_intents(labels: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """The intents of `labels` (intent or intent/sub_intent), and each label's intent's index."""
+    intents = sorted({label.partition(SEPARATOR)[0] for label in labels})
+    index = {intent: n for n, intent in enumerate(intents)}
+    return intents, np.array([index[label.partition(SEPARATOR)[0]] for label in labels])
 
 
 def artifact_dump(model: LocalClassifier, *, max_bytes: int = ARTIFACT_MAX_BYTES) -> bytes:
@@ -131,6 +191,10 @@ def artifact_load(data: bytes) -> LocalClassifier:
     model = joblib.load(io.BytesIO(bytes(data)))
     if not isinstance(model, LocalClassifier):
         raise LocalModelError("The artifact is not a local classifier.")
+    if getattr(model, "format", 1) != LocalClassifier.FORMAT:
+        raise LocalModelError(
+            "The model was trained by an older BearScope (no intent-level confidence); train a new version."
+        )
     try:
         installed = encoder_load().id
     except EncoderError as exc:

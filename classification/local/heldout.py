@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .classifier import LocalModelError
-from .labelled import SEPARATOR
+from .classifier import SEPARATOR, LocalModelError
 
 BANDS = 10
 

@@ -3,9 +3,8 @@
 import csv
 from pathlib import Path
 
-from .classifier import LocalModelError
+from .classifier import SEPARATOR, LocalModelError
 
-SEPARATOR = "/"  # labels are intent or intent/sub_intent
 TEXT_COLUMNS = ("text", "message", "body")
 LABEL_COLUMNS = ("label", "category", "intent")
 

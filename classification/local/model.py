@@ -3,6 +3,7 @@
 from .calibration import Calibration
 from .classifier import (
     ARTIFACT_MAX_BYTES,
+    SEPARATOR,
     LocalClassifier,
     LocalModelError,
     Prediction,
@@ -19,6 +20,7 @@ __all__ = [
     "EMBEDDING_WEIGHT",
     "FOLDS",
     "LABEL_COLUMNS",
+    "SEPARATOR",
     "STOP_WORDS",
     "SVM_C",
     "TEXT_COLUMNS",

@@ -14,8 +14,8 @@ from django.db.models import Max
 from bearscope.queue import enqueue_on_commit
 
 from ..models import ClassifierSettings, Intent, LabelledExample, LocalModelVersion, TriageReview
-from .labelled import SEPARATOR, text_normalise
-from .model import LocalClassifier, LocalModelError, artifact_dump, artifact_load, classifier_train
+from .labelled import text_normalise
+from .model import SEPARATOR, LocalClassifier, LocalModelError, artifact_dump, artifact_load, classifier_train
 
 logger = logging.getLogger(__name__)
 

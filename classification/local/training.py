@@ -10,8 +10,9 @@ import scipy.sparse as sp
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
+from ..wording import meaningful_word_count
 from .calibration import calibrate
-from .classifier import LocalClassifier, LocalModelError
+from .classifier import LocalClassifier, LocalModelError, label_intents
 from .encoder import DIMENSIONS, EncoderError, encoder_load
 from .evaluation import evaluation_figures
 from .features import Features, content_words, new_word_shares
@@ -118,6 +119,7 @@ def classifier_train(
     for test, scores, shares, test_seen in folded:
         oof_scores[test], oof_new_words[test], seen[test] = scores, shares, test_seen
     features, coef, embedding_coef, intercept = final
+    intents, label_intent = label_intents(label_list)
     model = LocalClassifier(
         features=features,
         coef=coef,
@@ -125,14 +127,21 @@ def classifier_train(
         intercept=intercept,
         labels=label_list,
         known_words=frozenset(w for t in texts for w in content_words(t)),
-        calibration=calibrate(oof_scores[seen], oof_new_words[seen], y[seen]),
+        calibration=calibrate(oof_scores[seen], oof_new_words[seen], y[seen], label_intent, len(intents)),
         encoder_id=encoder.id,
     )
-    confidence = model.confidences(oof_scores, oof_new_words)
-    predicted = [label_list[i] for i in oof_scores.argmax(axis=1)]
+    decision = model.decide(oof_scores, oof_new_words, np.array([meaningful_word_count(t) for t in texts]))
+    predicted = [label_list[i] for i in decision.choice.label]
+    intent_figures = evaluation_figures(
+        [intents[i] for i in decision.choice.intent],
+        [intents[i] for i in label_intent[y]],
+        decision.intent_confidence,
+    )
     validation = {
         "method": f"{k}-fold cross-validation on the training data",
-        **evaluation_figures(predicted, list(labels), confidence),
+        **evaluation_figures(predicted, list(labels), decision.label_confidence),
+        "intent_accuracy": intent_figures["accuracy"],
+        "intent_thresholds": intent_figures["thresholds"],
         "train_seconds": round(time.perf_counter() - started, 2),
         "features": features.size,
         "encoder": encoder.id,

@@ -75,11 +75,43 @@ class TestModel:
             assert confidence < 0.5, text
             assert confidence < paraphrase_confidence, text
 
+    def test_the_intent_is_at_least_as_sure_as_its_sub_intent(self, trained):
+        model, _ = trained
+        for text, label in PARAPHRASES:
+            prediction = model.predict(text)
+            assert f"{prediction.intent}/{prediction.sub_intent}" == prediction.label == label
+            assert (
+                prediction.intent_confidence >= prediction.sub_intent_confidence == prediction.confidence > 0
+            )
+
+    def test_a_label_without_a_sub_intent_gives_none(self, trained):
+        model, _ = trained
+        prediction = model.predict(PARAPHRASES[0][0], allowed={"shipping_issue", "order_issue"})
+        assert (prediction.label, prediction.intent, prediction.sub_intent) == ("shipping_issue",) * 2 + ("",)
+        assert prediction.sub_intent_confidence == 0
+        assert prediction.intent_confidence >= prediction.confidence > 0
+
+    @pytest.mark.parametrize("text", ["HEY HO!", "Hi", "thanks so much", "hello?"])
+    def test_a_greeting_alone_gets_a_low_confidence(self, trained, text):
+        model, _ = trained
+        prediction = model.predict(text)
+        assert prediction.meaningful_words == 0
+        assert prediction.intent_confidence == prediction.confidence == 0
+
+    def test_a_request_with_too_few_meaningful_words_stays_below_the_threshold(self, trained):
+        model, _ = trained
+        short, full = model.predict("cancel order"), model.predict("please cancel my order")
+        assert (short.meaningful_words, full.meaningful_words) == (2, 3)
+        assert short.intent == full.intent == "order_issue"
+        assert short.intent_confidence < 0.5 < full.intent_confidence
+
     def test_validation_figures_are_cross_validated(self, trained):
         _, validation = trained
         assert "cross-validation" in validation["method"]
         assert 0.3 < validation["accuracy"] <= 1
         assert validation["thresholds"][0]["threshold"] == 0.5
+        assert validation["intent_accuracy"] >= validation["accuracy"]
+        assert validation["intent_thresholds"][-1]["threshold"] == 0.95
 
     def test_allowed_labels_limit_the_answer(self, trained):
         model, _ = trained
@@ -99,6 +131,13 @@ class TestModel:
         other.encoder_id = "some other encoder sha256:0000"
         with pytest.raises(LocalModelError, match="trained with the sentence encoder some other encoder"):
             artifact_load(artifact_dump(other))
+
+    def test_an_artifact_of_an_older_format_is_refused(self, trained):
+        model, _ = trained
+        older = copy.copy(model)
+        del older.format
+        with pytest.raises(LocalModelError, match="older BearScope"):
+            artifact_load(artifact_dump(older))
 
     def test_one_label_is_not_enough(self):
         with pytest.raises(LocalModelError, match="at least two labels"):

@@ -11,7 +11,7 @@ from sklearn.model_selection import train_test_split
 
 from classification.local.encoder import DIMENSIONS
 from classification.local.heldout import Answer, heldout_figures, heldout_read, sample_conversations
-from classification.local.labelled import SEPARATOR, taxonomy_examples
+from classification.local.labelled import taxonomy_examples
 from classification.local.model import (
     ARTIFACT_MAX_BYTES,
     LocalModelError,
@@ -293,20 +293,21 @@ class Command(BaseCommand):
             )
         if r.get("samples"):
             write("")
-            write("  sample conversations (subject and first message):")
+            write("  sample conversations (subject and first message), intent/label confidence:")
             for s in r["samples"]:
                 route = "auto" if s["confidence"] >= t else "triage"
+                written = s["label"] if s["label_confidence"] >= t else s["intent"]
                 text = " ".join(s["text"].split())[:60]
                 write(
-                    f"  {s['id'][-3:]}  {route:<6}  {s['label']:<40}  "
+                    f"  {s['id'][-3:]}  {route:<6}  {written:<40}  "
                     f"{s['confidence']:.2f}/{s['label_confidence']:.2f}  {text}"
                 )
 
 
 def _answer(prediction) -> Answer:
     return Answer(
-        intent=prediction.label.partition(SEPARATOR)[0],
-        confidence=prediction.confidence,
+        intent=prediction.intent,
+        confidence=prediction.intent_confidence,
         label=prediction.label,
         label_confidence=prediction.confidence,
     )
