@@ -15,6 +15,8 @@ from .features import Features, new_word_shares
 
 ARTIFACT_MAX_BYTES = 50_000_000
 SEPARATOR = "/"  # labels are intent or intent/sub_intent
+# The label of the out-of-scope examples: trained, never answered (not a taxonomy key's shape).
+OUT_OF_SCOPE = "(out of scope)"
 
 
 class LocalModelError(ValueError):
@@ -95,6 +97,7 @@ class LocalClassifier:
         self.intercept = intercept.astype(np.float32)
         self.labels = labels
         self.intents, self.label_intent = label_intents(labels)
+        self.answerable = answerable(self.intents)
         self.known_words = known_words
         self.calibration = calibration
         # The embedding columns mean something only to the encoder that made them.
@@ -116,7 +119,7 @@ class LocalClassifier:
         gate catches it.
         """
         cal = self.calibration
-        choice = choose(scores, cal.temperature, self.label_intent, len(self.intents))
+        choice = choose(scores, cal.temperature, self.label_intent, self.answerable)
         intent = probability(choice.intent_inputs, cal.intent_weights, cal.intent_bias)
         label = np.minimum(probability(choice.label_inputs, cal.weights, cal.bias), intent)
         new_word_gate = np.clip((1 - new_words) / (1 - cal.new_word_allowance), 0, 1) ** 2
@@ -130,8 +133,8 @@ class LocalClassifier:
         scores = self.scores(texts)
         if allowed is not None:
             allowed = set(allowed)
-            mask = np.array([label not in allowed for label in self.labels])
-            if mask.all():
+            mask = np.array([label not in allowed and label != OUT_OF_SCOPE for label in self.labels])
+            if all(mask[n] for n, label in enumerate(self.labels) if label != OUT_OF_SCOPE):
                 raise LocalModelError("None of the model's labels is allowed.")
             # Far below any real score, but finite so that gaps and softmax stay defined.
             scores[:, mask] = scores.min() - 1000
@@ -140,6 +143,7 @@ class LocalClassifier:
         decision = self.decide(scores, new_words, meaningful)
         runner_up_scores = scores.copy()
         runner_up_scores[np.arange(len(texts)), decision.choice.label] = -np.inf
+        runner_up_scores[:, ~self.answerable[self.label_intent]] = -np.inf
         runner_up = runner_up_scores.argmax(axis=1)
         predictions = []
         for row, label_index in enumerate(decision.choice.label):
@@ -164,6 +168,10 @@ class LocalClassifier:
 
     def predict(self, text: str, allowed: Iterable[str] | None = None) -> Prediction:
         return self.predict_many([text], allowed)[0]
+
+
+def answerable(intents: Sequence[str]) -> np.ndarray:
+    return np.array([intent != OUT_OF_SCOPE for intent in intents])
 
 
 def label_intents(labels: Sequence[str]) -> tuple[list[str], np.ndarray]:

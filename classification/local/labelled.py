@@ -7,6 +7,7 @@ from .classifier import SEPARATOR, LocalModelError
 
 TEXT_COLUMNS = ("text", "message", "body")
 LABEL_COLUMNS = ("label", "category", "intent")
+OUT_OF_SCOPE_EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "out_of_scope_train.txt"
 
 
 def labelled_csv_read(path: Path) -> list[tuple[int, str, str]]:
@@ -61,3 +62,12 @@ def taxonomy_examples(data: dict) -> tuple[list[str], list[str]]:
             for text in sub.get("examples", []):
                 chosen[text_normalise(text)] = f"{intent['key']}{SEPARATOR}{sub['key']}"
     return list(chosen), list(chosen.values())
+
+
+def out_of_scope_examples(path: Path = OUT_OF_SCOPE_EXAMPLES) -> list[str]:
+    """The shipped messages that are no one's request, one per line (# starts a comment)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise LocalModelError(f"Cannot read {path}: {exc.strerror}") from exc
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]

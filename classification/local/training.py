@@ -12,7 +12,7 @@ from sklearn.svm import LinearSVC
 
 from ..wording import meaningful_word_count
 from .calibration import calibrate
-from .classifier import LocalClassifier, LocalModelError, label_intents
+from .classifier import OUT_OF_SCOPE, LocalClassifier, LocalModelError, answerable, label_intents
 from .encoder import DIMENSIONS, EncoderError, encoder_load
 from .evaluation import evaluation_figures
 from .features import Features, content_words, new_word_shares
@@ -58,6 +58,7 @@ def _fold(
     embeddings: np.ndarray,
     y: np.ndarray,
     n_labels: int,
+    in_scope: np.ndarray,
     train: np.ndarray,
     test: np.ndarray,
 ) -> tuple:
@@ -69,17 +70,31 @@ def _fold(
     scores = (
         np.asarray(features.transform(test_texts) @ coef.T) + embeddings[test] @ embedding_coef.T + intercept
     )
-    known = frozenset(w for t in train_texts for w in content_words(t))
+    known = _known_words(texts, train[in_scope[train]])
     seen = np.isin(y[test], y[train])
     return test, scores, new_word_shares(test_texts, known), seen
 
 
+def _known_words(texts: Sequence[str], rows: np.ndarray) -> frozenset[str]:
+    """The content words of the in-scope examples: out-of-scope ones must not make their words familiar."""
+    return frozenset(w for row in rows for w in content_words(texts[row]))
+
+
 def classifier_train(
-    texts: Sequence[str], labels: Sequence[str], *, folds: int = FOLDS, seed: int = 0, n_jobs: int = 2
+    texts: Sequence[str],
+    labels: Sequence[str],
+    *,
+    out_of_scope: Sequence[str] = (),
+    folds: int = FOLDS,
+    seed: int = 0,
+    n_jobs: int = 2,
 ) -> tuple[LocalClassifier, dict]:
     """Train on all examples; calibrate and measure on out-of-fold predictions.
 
-    Returns the model and its validation figures (cross-validated on the training data).
+    `out_of_scope` messages (labelled.out_of_scope_examples: the shipped ones) train one more label that is
+    never an answer: its probability is taken from every intent's, and calibration learns that
+    messages like them are wrong whatever is answered.
+    Returns the model and its validation figures (cross-validated on the in-scope training data).
     """
     started = time.perf_counter()
     texts = [str(t).strip() for t in texts]
@@ -87,9 +102,18 @@ def classifier_train(
         raise LocalModelError("Texts and labels differ in number.")
     if not all(texts):
         raise LocalModelError("Every example needs a text.")
-    label_list = sorted(set(labels))
-    if len(label_list) < 2:
+    if len(set(labels)) < 2:
         raise LocalModelError("The local classifier needs examples of at least two labels.")
+    if OUT_OF_SCOPE in labels:
+        raise LocalModelError(f"{OUT_OF_SCOPE!r} is not a label a message can be trained on.")
+    # In a fixed order, so that the same examples train the same model whichever order they come in
+    # (the folds, and the encoder's batches, depend on it).
+    pairs = sorted(zip(labels, texts, strict=True)) + [
+        (OUT_OF_SCOPE, str(t).strip()) for t in sorted(out_of_scope)
+    ]
+    labels, texts = [label for label, _ in pairs], [text for _, text in pairs]
+    in_scope = np.array([label != OUT_OF_SCOPE for label in labels])
+    label_list = sorted(set(labels))
     index = {label: n for n, label in enumerate(label_list)}
     y = np.array([index[label] for label in labels])
     k = int(min(folds, np.bincount(y).max()))
@@ -105,7 +129,8 @@ def classifier_train(
         raise LocalModelError(str(exc)) from exc
     embeddings = encoder.embed(texts)
     jobs = [
-        joblib.delayed(_fold)(texts, embeddings, y, len(label_list), train, test) for train, test in splits
+        joblib.delayed(_fold)(texts, embeddings, y, len(label_list), in_scope, train, test)
+        for train, test in splits
     ]
     jobs.append(joblib.delayed(_linear_fit)(texts, embeddings, y, len(label_list)))
     # Threads, not processes: liblinear releases the GIL, and a django-q2 worker may not fork.
@@ -126,22 +151,37 @@ def classifier_train(
         embedding_coef=embedding_coef,
         intercept=intercept,
         labels=label_list,
-        known_words=frozenset(w for t in texts for w in content_words(t)),
-        calibration=calibrate(oof_scores[seen], oof_new_words[seen], y[seen], label_intent, len(intents)),
+        known_words=_known_words(texts, np.flatnonzero(in_scope)),
+        calibration=calibrate(
+            oof_scores[seen],
+            oof_new_words[seen],
+            y[seen],
+            label_intent,
+            answerable(intents),
+            in_scope[seen],
+        ),
         encoder_id=encoder.id,
     )
     decision = model.decide(oof_scores, oof_new_words, np.array([meaningful_word_count(t) for t in texts]))
-    predicted = [label_list[i] for i in decision.choice.label]
+    rows = np.flatnonzero(in_scope)
     intent_figures = evaluation_figures(
-        [intents[i] for i in decision.choice.intent],
-        [intents[i] for i in label_intent[y]],
-        decision.intent_confidence,
+        [intents[i] for i in decision.choice.intent[rows]],
+        [intents[i] for i in label_intent[y[rows]]],
+        decision.intent_confidence[rows],
     )
     validation = {
         "method": f"{k}-fold cross-validation on the training data",
-        **evaluation_figures(predicted, list(labels), decision.label_confidence),
+        **evaluation_figures(
+            [label_list[i] for i in decision.choice.label[rows]],
+            [labels[i] for i in rows],
+            decision.label_confidence[rows],
+        ),
         "intent_accuracy": intent_figures["accuracy"],
         "intent_thresholds": intent_figures["thresholds"],
+        "out_of_scope_examples": len(out_of_scope),
+        "out_of_scope_mean_confidence": round(float(decision.intent_confidence[~in_scope].mean()), 4)
+        if len(out_of_scope)
+        else None,
         "train_seconds": round(time.perf_counter() - started, 2),
         "features": features.size,
         "encoder": encoder.id,

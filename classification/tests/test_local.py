@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 
 from bearscope.testing.messages_server import error, refusal, reply_json
 from classification.local.encoder import encoder_load
+from classification.local.labelled import out_of_scope_examples
 from classification.local.model import LocalModelError, artifact_dump, artifact_load, classifier_train
 from classification.local.services import local_model_retrain_if_due, local_model_train
 from classification.models import (
@@ -56,7 +57,7 @@ def taxonomy_examples() -> tuple[list[str], list[str]]:
 def trained():
     """A model trained on the default taxonomy's example messages (no database needed)."""
     texts, labels = taxonomy_examples()
-    return classifier_train(texts, labels)
+    return classifier_train(texts, labels, out_of_scope=out_of_scope_examples())
 
 
 class TestModel:
@@ -223,6 +224,8 @@ class TestOfflineDefault:
 @pytest.mark.django_db
 class TestFallback:
     def test_claude_failing_falls_back_to_triage_below_the_fallback_threshold(self, local_model, claude):
+        # No calibrated probability reaches 1.
+        configure(local_fallback_threshold="1")
         claude.script(error(500, "api_error", "boom"))
         classification = conversation_classify(conversation_id=conversation_with(PARAPHRASES[1][0]).pk)
         assert (classification.provider, classification.provider_reason) == (
@@ -270,7 +273,7 @@ class TestCascade:
         assert classification.route == "auto"
 
     def test_below_the_cascade_threshold_claude_decides(self, local_model, claude):
-        configure(local_cascade=True, local_cascade_threshold="0.99")
+        configure(local_cascade=True, local_cascade_threshold="1")
         claude.script(
             reply_json(
                 {

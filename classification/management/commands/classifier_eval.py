@@ -11,7 +11,7 @@ from sklearn.model_selection import train_test_split
 
 from classification.local.encoder import DIMENSIONS
 from classification.local.heldout import Answer, heldout_figures, heldout_read, sample_conversations
-from classification.local.labelled import taxonomy_examples
+from classification.local.labelled import out_of_scope_examples, taxonomy_examples
 from classification.local.model import (
     ARTIFACT_MAX_BYTES,
     LocalModelError,
@@ -79,7 +79,9 @@ class Command(BaseCommand):
         train, test, described = self._data(options)
         started = time.perf_counter()
         try:
-            model, validation = classifier_train(train[0], train[1], n_jobs=options["jobs"])
+            model, validation = classifier_train(
+                train[0], train[1], out_of_scope=out_of_scope_examples(), n_jobs=options["jobs"]
+            )
         except LocalModelError as exc:
             raise CommandError(str(exc)) from exc
         train_seconds = time.perf_counter() - started
@@ -211,7 +213,9 @@ class Command(BaseCommand):
             texts, labels = taxonomy_examples(taxonomy_read(options["taxonomy"]))
             rows = heldout_read(options["heldout"])
             started = time.perf_counter()
-            model, validation = classifier_train(texts, labels, n_jobs=options["jobs"])
+            model, validation = classifier_train(
+                texts, labels, out_of_scope=out_of_scope_examples(), n_jobs=options["jobs"]
+            )
         except (LocalModelError, TaxonomyFileError) as exc:
             raise CommandError(str(exc)) from exc
         train_seconds = time.perf_counter() - started
