@@ -92,6 +92,13 @@ class TestModel:
         assert prediction.sub_intent_confidence == 0
         assert prediction.intent_confidence >= prediction.confidence > 0
 
+    def test_an_obvious_wismo_question_routes_on_a_fresh_install(self, trained):
+        # The first-run report: this got 0.72-0.87 and went to triage with the auto-route threshold at 0.90.
+        model, _ = trained
+        prediction = model.predict("Hi, where is my order BS-100234?")
+        assert (prediction.intent, prediction.sub_intent) == ("shipping_issue", "status")
+        assert prediction.intent_confidence >= prediction.sub_intent_confidence >= 0.90
+
     @pytest.mark.parametrize("text", ["HEY HO!", "Hi", "thanks so much", "hello?"])
     def test_a_greeting_alone_gets_a_low_confidence(self, trained, text):
         model, _ = trained
