@@ -3,6 +3,7 @@
 from .calibration import Calibration
 from .classifier import (
     ARTIFACT_MAX_BYTES,
+    OUT_OF_SCOPE,
     SEPARATOR,
     LocalClassifier,
     LocalModelError,
@@ -20,6 +21,7 @@ __all__ = [
     "EMBEDDING_WEIGHT",
     "FOLDS",
     "LABEL_COLUMNS",
+    "OUT_OF_SCOPE",
     "SEPARATOR",
     "STOP_WORDS",
     "SVM_C",

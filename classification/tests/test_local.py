@@ -351,6 +351,8 @@ class TestCommands:
         assert version.sources["intents"] == version.example_count
         assert 0 < version.artifact_bytes < 50_000_000
         assert "now active" in out.getvalue()
+        assert "(intent alone 0." in out.getvalue()
+        assert version.validation["out_of_scope_examples"] > 100
         out = StringIO()
         call_command("classifier_train", stdout=out)
         assert "nothing to do" in out.getvalue()

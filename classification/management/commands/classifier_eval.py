@@ -14,6 +14,7 @@ from classification.local.heldout import Answer, heldout_figures, heldout_read, 
 from classification.local.labelled import out_of_scope_examples, taxonomy_examples
 from classification.local.model import (
     ARTIFACT_MAX_BYTES,
+    OUT_OF_SCOPE,
     LocalModelError,
     artifact_dump,
     cascade_threshold_pick,
@@ -94,7 +95,7 @@ class Command(BaseCommand):
             "data": described,
             "train_examples": len(train[0]),
             "test_examples": len(test[0]),
-            "labels": len(model.labels),
+            "labels": len(model.labels) - (OUT_OF_SCOPE in model.labels),
             "accuracy": figures["accuracy"],
             "macro_f1": figures["macro_f1"],
             "train_seconds": round(train_seconds, 2),
@@ -223,7 +224,7 @@ class Command(BaseCommand):
         result = {
             "data": f"held out {options['heldout'].name}, trained on {options['taxonomy'].name}",
             "train_examples": len(texts),
-            "labels": len(model.labels),
+            "labels": len(model.labels) - (OUT_OF_SCOPE in model.labels),
             "train_seconds": round(train_seconds, 2),
             "cross_validated_accuracy": validation["accuracy"],
             **heldout_figures(rows, answers, options["threshold"], AUTO_REPLY),
