@@ -113,10 +113,10 @@ class LocalClassifier:
     def decide(self, scores: np.ndarray, new_words: np.ndarray, meaningful: np.ndarray) -> Decision:
         """The best intent and label per message with their gated, calibrated confidences.
 
-        Calibration is learnt from in-scope mistakes only, and a message about something else
-        entirely can still score high on one stray word ("blocked"); its many unknown words are
-        what gives it away. A greeting alone has familiar words and no request: the meaningful-words
-        gate catches it.
+        A message about something else entirely can still score high on one stray word ("blocked")
+        when it resembles none of the out-of-scope examples either; its many unknown words are what
+        gives it away. A greeting alone has familiar words and no request: the meaningful-words gate
+        catches it.
         """
         cal = self.calibration
         choice = choose(scores, cal.temperature, self.label_intent, self.answerable)
