@@ -10,7 +10,7 @@ from django.core.management import call_command
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics.pairwise import cosine_similarity
 
-from classification.local.heldout import heldout_read
+from classification.local.heldout import Answer, HeldOut, calibration_table, heldout_figures, heldout_read
 from classification.local.labelled import out_of_scope_examples, taxonomy_examples
 from classification.taxonomy import DEFAULT_TAXONOMY, taxonomy_read
 
@@ -30,6 +30,35 @@ def figures() -> dict:
     out = StringIO()
     call_command("classifier_eval", "--heldout", str(HELDOUT), "--json", stdout=out)
     return json.loads(out.getvalue())
+
+
+def test_ece_weighs_each_band_by_its_messages():
+    table = calibration_table([0.95, 0.95, 0.15, 0.15], [True, False, False, False])
+    assert table["ece"] == 0.3  # (2 x |0.5 - 0.95| + 2 x |0 - 0.15|) / 4
+    assert [band["count"] for band in table["bands"]] == [0, 2, 0, 0, 0, 0, 0, 0, 0, 2]
+
+
+def test_a_routed_answer_without_its_sub_intent_is_right_but_out_of_scope_is_never():
+    rows = [
+        HeldOut("where is it", "shipping_issue", "status"),
+        HeldOut("where is it now", "shipping_issue", "status"),
+        HeldOut("poem please", "", ""),
+    ]
+    answers = [
+        Answer("shipping_issue", 0.97, "shipping_issue/status", 0.96),
+        Answer("shipping_issue", 0.95, "shipping_issue/missing", 0.60),  # routed, sub-intent left out
+        Answer("storewide_query", 0.92, "storewide_query/policy", 0.91),
+    ]
+    figures = heldout_figures(rows, answers, 0.90, 0.95)
+    assert (figures["routed_share"], figures["routed_intent_accuracy"], figures["routed_label_accuracy"]) == (
+        1,
+        1,
+        1,
+    )
+    assert (figures["routed_with_sub_intent_share"], figures["routed_sub_intent_accuracy"]) == (0.5, 1)
+    assert figures["out_of_scope_routed_share"] == 1
+    assert figures["full_label_at_reply_threshold"] == {"threshold": 0.95, "share": 0.3333, "precision": 1}
+    assert figures["per_intent"]["shipping_issue"]["routed_as_it_precision"] == 1
 
 
 def test_the_set_has_enough_of_each_kind():
