@@ -14,22 +14,18 @@ from django.db.models import Max
 from bearscope.queue import enqueue_on_commit
 
 from ..models import ClassifierSettings, Intent, LabelledExample, LocalModelVersion, TriageReview
-from .model import LocalClassifier, LocalModelError, artifact_dump, artifact_load, classifier_train
+from .labelled import out_of_scope_examples, text_normalise
+from .model import SEPARATOR, LocalClassifier, LocalModelError, artifact_dump, artifact_load, classifier_train
 
 logger = logging.getLogger(__name__)
 
 TRAIN_TASK = "classification.tasks.local_model_train"
-SEPARATOR = "/"  # labels are intent or intent/sub_intent
 # The scaffolding classification.prompting.conversation_text puts around the customer's words.
 PROMPT_SCAFFOLDING = ("Customer messages:", "---", "[later messages cut]")
 
 
 def label_for(intent: Intent, sub_intent: Intent | None) -> str:
     return f"{intent.key}{SEPARATOR}{sub_intent.key}" if sub_intent else intent.key
-
-
-def text_normalise(text: str) -> str:
-    return " ".join(text.split())
 
 
 def local_text(prompt_input: str) -> str:
@@ -52,12 +48,15 @@ class TrainingSet:
     labels: list[str]
     sources: dict[str, int]
     last_review_id: int
+    out_of_scope: list[str] = field(default_factory=list)  # the shipped examples of no one's request
 
     @property
     def fingerprint(self) -> str:
         digest = hashlib.sha256()
         for text, label in sorted(zip(self.texts, self.labels, strict=True)):
             digest.update(f"{label}\t{text}\n".encode())
+        for text in self.out_of_scope:
+            digest.update(f"\t{text}\n".encode())
         return digest.hexdigest()
 
 
@@ -100,6 +99,7 @@ def training_set_build() -> TrainingSet:
         labels=[label for label, _ in chosen.values()],
         sources={name: sources.get(name, 0) for name in ("intents", "imports", "reviews")},
         last_review_id=TriageReview.objects.aggregate(last=Max("pk"))["last"] or 0,
+        out_of_scope=out_of_scope_examples(),
     )
 
 
@@ -115,7 +115,7 @@ def local_model_train(
     active = LocalModelVersion.objects.filter(active=True).only("data_sha256").first()
     if active and active.data_sha256 == data.fingerprint and not force:
         return None
-    model, validation = classifier_train(data.texts, data.labels)
+    model, validation = classifier_train(data.texts, data.labels, out_of_scope=data.out_of_scope)
     artifact = artifact_dump(model)
     with transaction.atomic():
         version = LocalModelVersion.objects.create(

@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 
 from bearscope.testing.factories import UserFactory
 from bearscope.testing.messages_server import error, refusal, reply_json
+from classification.local import labelled
 from classification.local.encoder import encoder_load
 from classification.local.model import LocalModelError, artifact_dump, artifact_load, classifier_train
 from classification.local.services import local_model_retrain_if_due, local_model_train
@@ -41,23 +42,14 @@ NONSENSE = [
 
 
 def taxonomy_examples() -> tuple[list[str], list[str]]:
-    texts, labels = [], []
-    for intent in taxonomy_read(DEFAULT_TAXONOMY)["intents"]:
-        for text in intent.get("examples", []):
-            texts.append(text)
-            labels.append(intent["key"])
-        for sub in intent.get("sub_intents", []):
-            for text in sub.get("examples", []):
-                texts.append(text)
-                labels.append(f"{intent['key']}/{sub['key']}")
-    return texts, labels
+    return labelled.taxonomy_examples(taxonomy_read(DEFAULT_TAXONOMY))
 
 
 @pytest.fixture(scope="module")
 def trained():
     """A model trained on the default taxonomy's example messages (no database needed)."""
     texts, labels = taxonomy_examples()
-    return classifier_train(texts, labels)
+    return classifier_train(texts, labels, out_of_scope=labelled.out_of_scope_examples())
 
 
 class TestModel:
@@ -81,6 +73,8 @@ class TestModel:
         assert "cross-validation" in validation["method"]
         assert 0.3 < validation["accuracy"] <= 1
         assert validation["thresholds"][0]["threshold"] == 0.5
+        assert validation["intent_accuracy"] >= validation["accuracy"]
+        assert validation["intent_thresholds"][-1]["threshold"] == 0.95
 
     def test_allowed_labels_limit_the_answer(self, trained):
         model, _ = trained
@@ -185,6 +179,8 @@ class TestOfflineDefault:
 @pytest.mark.django_db
 class TestFallback:
     def test_claude_failing_falls_back_to_triage_below_the_fallback_threshold(self, local_model, claude):
+        # No calibrated probability reaches 1.
+        configure(local_fallback_threshold="1")
         claude.script(error(500, "api_error", "boom"))
         classification = conversation_classify(conversation_id=conversation_with(PARAPHRASES[1][0]).pk)
         assert (classification.provider, classification.provider_reason) == (
@@ -232,7 +228,7 @@ class TestCascade:
         assert classification.route == "auto"
 
     def test_below_the_cascade_threshold_claude_decides(self, local_model, claude):
-        configure(local_cascade=True, local_cascade_threshold="0.99")
+        configure(local_cascade=True, local_cascade_threshold="1")
         claude.script(
             reply_json(
                 {
@@ -303,6 +299,8 @@ class TestCommands:
         assert version.sources["intents"] == version.example_count
         assert 0 < version.artifact_bytes < 50_000_000
         assert "now active" in out.getvalue()
+        assert "(intent alone 0." in out.getvalue()
+        assert version.validation["out_of_scope_examples"] > 100
         out = StringIO()
         call_command("classifier_train", stdout=out)
         assert "nothing to do" in out.getvalue()

@@ -1,4 +1,5 @@
-"""Benchmark the local classifier: train on one labelled CSV, evaluate on another (or a held-out split)."""
+"""Benchmark the local classifier: train on one labelled CSV and evaluate on another (or a split), or train on
+the default taxonomy's examples and evaluate the local tier's routing on a held-out set."""
 
 import json
 import time
@@ -9,8 +10,11 @@ from django.core.management.base import BaseCommand, CommandError
 from sklearn.model_selection import train_test_split
 
 from classification.local.encoder import DIMENSIONS
+from classification.local.heldout import Answer, heldout_figures, heldout_read, sample_conversations
+from classification.local.labelled import out_of_scope_examples, taxonomy_examples
 from classification.local.model import (
     ARTIFACT_MAX_BYTES,
+    OUT_OF_SCOPE,
     LocalModelError,
     artifact_dump,
     cascade_threshold_pick,
@@ -19,9 +23,13 @@ from classification.local.model import (
     labelled_csv_read,
     latency_ms,
 )
+from classification.taxonomy import DEFAULT_TAXONOMY, TaxonomyFileError, taxonomy_read
 
 DEFAULT_OUT_OF_SCOPE = Path(__file__).resolve().parents[2] / "data" / "out_of_scope.txt"
 CASCADE_PRECISION = 0.98
+# The pipeline's defaults (ClassifierSettings.auto_route_threshold, AutoReplyPolicy.threshold).
+AUTO_ROUTE = 0.90
+AUTO_REPLY = 0.95
 
 
 class Command(BaseCommand):
@@ -29,7 +37,10 @@ class Command(BaseCommand):
         "Train the local classifier on --train and evaluate it on --test (or split --split-from into "
         "both): accuracy, macro-F1, coverage and precision at confidence thresholds 0.5 to 0.95, the "
         "cascade threshold reaching 98%% precision, training time, p50/p99 latency of one prediction, "
-        "artifact size, and the confidence given to out-of-scope messages. Touches no database."
+        "artifact size, and the confidence given to out-of-scope messages. With --heldout, train on the "
+        "taxonomy's example messages as a fresh install does and print what would route automatically "
+        "and how right it is, the calibration, out-of-scope messages routed and per-intent figures. "
+        "Touches no database."
     )
 
     def add_arguments(self, parser) -> None:
@@ -44,14 +55,34 @@ class Command(BaseCommand):
             default=DEFAULT_OUT_OF_SCOPE,
             help="messages unlike any intent, one per line (default: classification/data/out_of_scope.txt)",
         )
+        parser.add_argument(
+            "--heldout", type=Path, help="held-out CSV (text,intent,sub_intent; intent empty: out of scope)"
+        )
+        parser.add_argument(
+            "--taxonomy",
+            type=Path,
+            default=DEFAULT_TAXONOMY,
+            help="with --heldout: the taxonomy file whose examples to train on (default: the default one)",
+        )
+        parser.add_argument(
+            "--samples",
+            type=Path,
+            help="with --heldout: also classify the sample conversations of a sandbox seed file",
+        )
+        parser.add_argument("--threshold", type=float, default=AUTO_ROUTE, help="auto-route threshold (0.90)")
         parser.add_argument("--jobs", type=int, default=2, help="threads for training (default 2)")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args, **options) -> None:
+        if options["heldout"]:
+            self._heldout(options)
+            return
         train, test, described = self._data(options)
         started = time.perf_counter()
         try:
-            model, validation = classifier_train(train[0], train[1], n_jobs=options["jobs"])
+            model, validation = classifier_train(
+                train[0], train[1], out_of_scope=out_of_scope_examples(), n_jobs=options["jobs"]
+            )
         except LocalModelError as exc:
             raise CommandError(str(exc)) from exc
         train_seconds = time.perf_counter() - started
@@ -64,7 +95,7 @@ class Command(BaseCommand):
             "data": described,
             "train_examples": len(train[0]),
             "test_examples": len(test[0]),
-            "labels": len(model.labels),
+            "labels": len(model.labels) - (OUT_OF_SCOPE in model.labels),
             "accuracy": figures["accuracy"],
             "macro_f1": figures["macro_f1"],
             "train_seconds": round(train_seconds, 2),
@@ -175,3 +206,113 @@ class Command(BaseCommand):
             if oos["below_cascade_threshold"] is not None:
                 line += f", {oos['below_cascade_threshold']:.1%} below the cascade threshold"
             write(line)
+
+    def _heldout(self, options: dict) -> None:
+        if options["train"] or options["test"] or options["split_from"]:
+            raise CommandError("Give --heldout alone: it trains on the taxonomy's example messages.")
+        try:
+            texts, labels = taxonomy_examples(taxonomy_read(options["taxonomy"]))
+            rows = heldout_read(options["heldout"])
+            started = time.perf_counter()
+            model, validation = classifier_train(
+                texts, labels, out_of_scope=out_of_scope_examples(), n_jobs=options["jobs"]
+            )
+        except (LocalModelError, TaxonomyFileError) as exc:
+            raise CommandError(str(exc)) from exc
+        train_seconds = time.perf_counter() - started
+        answers = [_answer(p) for p in model.predict_many([row.text for row in rows])]
+        result = {
+            "data": f"held out {options['heldout'].name}, trained on {options['taxonomy'].name}",
+            "train_examples": len(texts),
+            "labels": len(model.labels) - (OUT_OF_SCOPE in model.labels),
+            "train_seconds": round(train_seconds, 2),
+            "cross_validated_accuracy": validation["accuracy"],
+            **heldout_figures(rows, answers, options["threshold"], AUTO_REPLY),
+        }
+        if options["samples"]:
+            samples = sample_conversations(options["samples"])
+            predictions = model.predict_many([text for _, text in samples])
+            result["samples"] = [
+                {"id": id_, "text": text[:200], **vars(_answer(p))}
+                for (id_, text), p in zip(samples, predictions, strict=True)
+            ]
+        if options["json"]:
+            self.stdout.write(json.dumps(result))
+        else:
+            self._print_heldout(result)
+
+    def _print_heldout(self, r: dict) -> None:
+        write, t = self.stdout.write, r["threshold"]
+
+        def pct(value: float | None) -> str:
+            return "-" if value is None else f"{value:.1%}"
+
+        write(f"Local tier on held-out messages ({r['data']})")
+        write(
+            f"  trained on {r['train_examples']} examples, {r['labels']} labels, in "
+            f"{r['train_seconds']:.1f} s (cross-validated accuracy {r['cross_validated_accuracy']:.3f})"
+        )
+        write(f"  {r['in_scope']} in-scope messages, {r['out_of_scope']} out of scope or greeting only")
+        write(
+            f"  top answer right: intent {pct(r['top_intent_accuracy'])}, "
+            f"full label {pct(r['top_label_accuracy'])}"
+        )
+        write(
+            f"  routed automatically at {t:.2f}: {pct(r['routed_share'])} of in-scope messages; of those, "
+            f"intent right {pct(r['routed_intent_accuracy'])}, label right {pct(r['routed_label_accuracy'])} "
+            f"(sub-intent given for {pct(r['routed_with_sub_intent_share'])}, "
+            f"right {pct(r['routed_sub_intent_accuracy'])})"
+        )
+        write(
+            f"  out of scope or greeting only routed at {t:.2f}: {pct(r['out_of_scope_routed_share'])} "
+            f"(mean confidence {r['out_of_scope_mean_confidence']:.2f})"
+        )
+        reply = r["full_label_at_reply_threshold"]
+        write(
+            f"  full label at the auto-reply threshold {reply['threshold']:.2f}: {pct(reply['share'])} of "
+            f"all messages, right {pct(reply['precision'])}"
+        )
+        for name, key in (
+            ("intent confidence", "intent_calibration"),
+            ("label confidence", "label_calibration"),
+        ):
+            table = r[key]
+            write("")
+            write(
+                f"  {name}: ECE {table['ece']:.3f} (10 equal-width bands; out-of-scope messages are misses)"
+            )
+            write("  band      messages  mean confidence  accuracy")
+            for band in table["bands"]:
+                if band["count"]:
+                    write(
+                        f"  {band['band']:<8}  {band['count']:>8}  {band['mean_confidence']:>15.3f}  "
+                        f"{band['accuracy']:>8.1%}"
+                    )
+        write("")
+        write("  intent                  messages  top right  routed  routed right  routed as it  precision")
+        for intent, f in r["per_intent"].items():
+            write(
+                f"  {intent:<22}  {f['messages']:>8}  {pct(f['top_intent_accuracy']):>9}  "
+                f"{pct(f['routed_share']):>6}  {pct(f['routed_intent_accuracy']):>12}  "
+                f"{f['routed_as_it']:>12}  {pct(f['routed_as_it_precision']):>9}"
+            )
+        if r.get("samples"):
+            write("")
+            write("  sample conversations (subject and first message), intent/label confidence:")
+            for s in r["samples"]:
+                route = "auto" if s["confidence"] >= t else "triage"
+                written = s["label"] if s["label_confidence"] >= t else s["intent"]
+                text = " ".join(s["text"].split())[:60]
+                write(
+                    f"  {s['id'][-3:]}  {route:<6}  {written:<40}  "
+                    f"{s['confidence']:.2f}/{s['label_confidence']:.2f}  {text}"
+                )
+
+
+def _answer(prediction) -> Answer:
+    return Answer(
+        intent=prediction.intent,
+        confidence=prediction.intent_confidence,
+        label=prediction.label,
+        label_confidence=prediction.confidence,
+    )

@@ -43,5 +43,7 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write(
-            f"{figures['method']}: accuracy {figures['accuracy']:.3f}, macro-F1 {figures['macro_f1']:.3f}"
+            f"{figures['method']}: accuracy {figures['accuracy']:.3f} (intent alone "
+            f"{figures['intent_accuracy']:.3f}), macro-F1 {figures['macro_f1']:.3f}; "
+            f"{figures['out_of_scope_examples']} out-of-scope examples trained as no one's request"
         )
