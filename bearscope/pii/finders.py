@@ -18,6 +18,10 @@ KINDS = (EMAIL, PHONE, CARD, IBAN, NAME)
 _PRIORITY = {kind: rank for rank, kind in enumerate((EMAIL, IBAN, CARD, PHONE, NAME))}
 
 
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 @dataclass(frozen=True, kw_only=True)
 class Finding:
     """One personal item in a text: `text[start:end]`, and `key`, the same for every way of writing it."""
@@ -65,8 +69,12 @@ _GLUED_AFTER = re.compile(r"^(?:[-/_]?[^\W\d_]|[-/_]\d)")
 _INTERNATIONAL_00 = re.compile(r"(?<![\w+.,/-])(?<![\d][ -])00(?=[1-9]\d)")
 
 
-def phones_find(*, text: str, region: str, known: Iterable[str] = ()) -> list[Finding]:
-    """Every valid phone number in `text` for `region`, in international form, or of a known phone's country.
+def phones_find(
+    *, text: str, region: str, known: Iterable[str] = (), hints: Iterable[str] = ()
+) -> list[Finding]:
+    """Every valid phone number in `text`: in international form, or in the national form of `region`,
+    of a known phone's country, of a `hints` region, or of a country the text's own international
+    numbers are from (a customer who writes "+44 20..." may write "0161..." too).
 
     A number the customer record holds is always taken; another right after "order", "tracking",
     "#"... is taken for that reference and left alone.
@@ -75,17 +83,17 @@ def phones_find(*, text: str, region: str, known: Iterable[str] = ()) -> list[Fi
     regions = [region]
     for phone in known:
         number = _phone_parse(phone, region)
-        if number is None:
-            continue
-        known_keys.add(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
-        country = phonenumbers.region_code_for_number(number)
-        if country and country not in regions:
-            regions.append(country)
+        if number is not None:
+            known_keys.add(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+            regions.append(phonenumbers.region_code_for_number(number))
+    regions.extend(hints)
     # Same length as `text`, so offsets carry over: "0044 20..." reads as " +44 20...".
     searched = _INTERNATIONAL_00.sub(" +", text)
     found: list[Finding] = []
-    for searched_region in regions:
-        for match in phonenumbers.PhoneNumberMatcher(searched, searched_region):
+    done: set[str] = set()
+    while pending := [r for r in dict.fromkeys(regions) if r and r not in done]:
+        done.add(pending[0])
+        for match in phonenumbers.PhoneNumberMatcher(searched, pending[0]):
             start = match.start - 1 if text[match.start - 1 : match.start + 1] == "00" else match.start
             key = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
             if key not in known_keys and (
@@ -96,7 +104,24 @@ def phones_find(*, text: str, region: str, known: Iterable[str] = ()) -> list[Fi
             ):
                 continue
             found.append(Finding(kind=PHONE, start=start, end=match.end, key=key))
+            if searched[match.start] in "+\uff0b" or match.raw_string.startswith("011"):
+                regions.append(phonenumbers.region_code_for_number(match.number))
     return found
+
+
+# Country-code domains that are sold as generic names say nothing of where a customer lives.
+_GENERIC_TLDS = _words("co io ai me tv cc fm ly gg ws to am la")
+
+
+def email_regions(*, addresses: Iterable[str]) -> list[str]:
+    """The countries of the addresses' country-code domains ("gmx.de" -> DE, "yahoo.co.uk" -> GB)."""
+    regions = []
+    for address in addresses:
+        tld = address.rsplit(".", 1)[-1].lower()
+        region = "GB" if tld == "uk" else tld.upper()
+        if tld not in _GENERIC_TLDS and region in phonenumbers.SUPPORTED_REGIONS and region not in regions:
+            regions.append(region)
+    return regions
 
 
 def phone_key(*, phone: str, region: str) -> str | None:
@@ -174,10 +199,6 @@ def ibans_find(*, text: str) -> list[Finding]:
                 position = end
                 break
     return found
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
 
 
 # Names that are also everyday words ("Will", "May", "Price", "Brown") match only when written

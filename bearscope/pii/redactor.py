@@ -11,6 +11,7 @@ from .finders import (
     KINDS,
     Finding,
     cards_find,
+    email_regions,
     emails_find,
     findings_resolve,
     ibans_find,
@@ -63,11 +64,23 @@ class Redactor:
     in every message it redacts, and `restore` maps the model's answer back.
     """
 
-    def __init__(self, *, known: KnownPerson | None = None, region: str = DEFAULT_REGION) -> None:
-        if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f"{region!r} is not a region libphonenumber knows (use e.g. 'US', 'GB').")
-        self.known = known or KnownPerson()
+    def __init__(
+        self,
+        *,
+        known: KnownPerson | None = None,
+        region: str = DEFAULT_REGION,
+        extra_regions: Iterable[str] = (),
+    ) -> None:
+        """`region`: how a phone number without a country code is read (the store's country);
+        `extra_regions`: other countries whose national numbers are read too (a store's other markets).
+        National numbers of the countries of the record's phones, of the customer's email domains and
+        of the international numbers in the same text are read as well."""
         self.region = region
+        self.extra_regions = tuple(extra_regions)
+        for name in (region, *self.extra_regions):
+            if name not in phonenumbers.SUPPORTED_REGIONS:
+                raise ValueError(f"{name!r} is not a region libphonenumber knows (use e.g. 'US', 'GB').")
+        self.known = known or KnownPerson()
         self._names = names_pattern(names=self.known.names)
         # The record's phones in E.164, so "+1 415 555 0123" there and "(415) 555-0123" here agree.
         self._known_phones = tuple(p for p in self.known.phones if phone_key(phone=p, region=region))
@@ -76,11 +89,16 @@ class Redactor:
 
     def find(self, text: str) -> list[Finding]:
         """The personal items in `text`, in order, without overlaps; nothing is numbered or kept."""
+        emails = emails_find(text=text, known=self.known.emails)
+        hints = [
+            *self.extra_regions,
+            *email_regions(addresses=[*self.known.emails, *(text[e.start : e.end] for e in emails)]),
+        ]
         return findings_resolve(
             text=text,
             findings=[
-                *emails_find(text=text, known=self.known.emails),
-                *phones_find(text=text, region=self.region, known=self._known_phones),
+                *emails,
+                *phones_find(text=text, region=self.region, known=self._known_phones, hints=hints),
                 *cards_find(text=text),
                 *ibans_find(text=text),
                 *names_find(text=text, pattern=self._names),
