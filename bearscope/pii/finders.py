@@ -166,7 +166,8 @@ def cards_find(*, text: str) -> list[Finding]:
 
 def _card_end(groups: list[re.Match], first: int) -> int | None:
     """The index of the last group of a card number starting at group `first`, longest first."""
-    for last in range(len(groups) - 1, first - 1, -1):
+    # At most 19 digits in groups of three or more after a four-digit head: six groups.
+    for last in range(min(len(groups) - 1, first + 5), first - 1, -1):
         parts = [g.group() for g in groups[first : last + 1]]
         digits = "".join(parts)
         if not 13 <= len(digits) <= 19 or digits[0] not in _CARD_FIRST_DIGITS:
@@ -179,8 +180,9 @@ def _card_end(groups: list[re.Match], first: int) -> int | None:
     return None
 
 
-# A country code and check digits, then letters and digits whole or in groups of up to four.
-_IBAN = re.compile(r"(?<![^\W_])[A-Za-z]{2}\d{2}[A-Za-z0-9]*(?: [A-Za-z0-9]{1,4}(?![^\W_]))*")
+# A country code and check digits, then letters and digits whole or in groups of up to four; at
+# most 34 characters in all, so a long run of short words costs no more than one IBAN.
+_IBAN = re.compile(r"(?<![^\W_])[A-Za-z]{2}\d{2}[A-Za-z0-9]{0,30}(?: [A-Za-z0-9]{1,4}(?![^\W_])){0,8}")
 
 
 def ibans_find(*, text: str) -> list[Finding]:
