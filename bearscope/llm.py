@@ -4,7 +4,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -254,6 +254,51 @@ def batch_results(*, batch_id: str) -> Iterator[tuple[str, LlmCall | LlmError]]:
             yield item.custom_id, LlmUnavailable(f"Batch request errored: {result.error}")
         else:
             yield item.custom_id, LlmUnavailable(f"Batch request {result.type}.")
+
+
+def output_schema(
+    output_model: type[pydantic.BaseModel], *, enums: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, Any]:
+    """The JSON Schema structured output asks for, generated from `output_model` (its one home).
+
+    Every property is required and no other is allowed (the API's structured output wants both);
+    references are inlined. `enums` narrows string fields to the live keys by dotted path
+    ("intent", "entities.language"): a nullable field keeps null, and an empty list leaves a
+    plain string (or only null) so a request never carries an empty enum.
+    """
+    schema = output_model.model_json_schema(mode="serialization")
+    definitions = schema.pop("$defs", {})
+    schema.pop("description", None)  # the class docstring is for us, not the model
+
+    def clean(node: Any) -> Any:
+        if isinstance(node, list):
+            return [clean(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if "$ref" in node:
+            return clean(definitions[node["$ref"].rsplit("/", 1)[-1]])
+        node = {k: clean(v) for k, v in node.items() if k not in ("title", "default")}
+        if node.get("type") == "object" and "properties" in node:
+            node["additionalProperties"] = False
+            node["required"] = list(node["properties"])
+        return node
+
+    schema = clean(schema)
+    for path, values in (enums or {}).items():
+        parent = schema
+        *parents, name = path.split(".")
+        for part in parents:
+            parent = parent["properties"][part]
+        field = parent["properties"][name]
+        nullable = any(branch.get("type") == "null" for branch in field.get("anyOf", []))
+        described = {"description": field["description"]} if "description" in field else {}
+        if values:
+            narrowed = {"type": "string", "enum": list(values)}
+            field = {"anyOf": [narrowed, {"type": "null"}]} if nullable else narrowed
+        else:
+            field = {"type": "null"} if nullable else {"type": "string"}
+        parent["properties"][name] = {**field, **described}
+    return schema
 
 
 def output_parse(call: LlmCall, output_model: type[OutputT]) -> OutputT:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pydantic
 
+from bearscope.llm import output_schema
 from kustomer.models import Conversation, Message
 
 from .models import BusinessRule, Classification, ClassifierSettings, ComplexityLevel, Intent, PriorityLevel
@@ -75,46 +76,17 @@ def static_prompt_build(config: ClassifierSettings) -> StaticPrompt:
     )
     sub_keys = sorted({s.key for i in intents for s in i.sub_intents.all() if s.active})
     schema = output_schema(
-        [i.key for i in intents], sub_keys, [p.key for p in priorities], [c.key for c in complexities]
+        ClassifierOutput,
+        enums={
+            "intent": [i.key for i in intents],
+            "sub_intent": sub_keys,
+            "priority": [p.key for p in priorities],
+            "complexity": [c.key for c in complexities],
+        },
     )
     version = hashlib.sha256(text.encode()).hexdigest()[:12]
     return StaticPrompt(text=text, version=version, schema=schema)
 
-
-def output_schema(
-    intents: list[str], sub_intents: list[str], priorities: list[str], complexities: list[str]
-) -> dict:
-    """JSON schema for structured output; enumerates the active keys so Claude cannot invent one."""
-
-    def nullable_enum(values: list[str]) -> dict:
-        return (
-            {"anyOf": [{"type": "string", "enum": values}, {"type": "null"}]} if values else {"type": "null"}
-        )
-
-    nullable_string = {"anyOf": [{"type": "string"}, {"type": "null"}]}
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["intent", "sub_intent", "priority", "complexity", "confidence", "rationale", "entities"],
-        "properties": {
-            "intent": {"type": "string", "enum": intents},
-            "sub_intent": nullable_enum(sub_intents),
-            "priority": {"type": "string", "enum": priorities},
-            "complexity": {"type": "string", "enum": complexities},
-            "confidence": {"type": "number", "description": "0 to 1"},
-            "rationale": {"type": "string"},
-            "entities": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["order_number", "email", "language"],
-                "properties": {
-                    "order_number": nullable_string,
-                    "email": nullable_string,
-                    "language": nullable_string,
-                },
-            },
-        },
-    }
 
 
 def conversation_text(conversation: Conversation, budget: int) -> str:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pydantic
 
+from bearscope.llm import output_schema
 from kustomer.models import Conversation, Message
 
 from .models import AgentPolicy, ResolutionMethod, RootCause
@@ -17,7 +18,9 @@ QUOTE_MAX = 200
 
 class Indicator(pydantic.BaseModel):
     score: int = pydantic.Field(ge=1, le=5)
-    evidence: str = pydantic.Field(default="", max_length=400)
+    evidence: str = pydantic.Field(
+        default="", max_length=QUOTE_MAX, description=f"A quote, at most {QUOTE_MAX} characters."
+    )
 
 
 class ExtractionOutput(pydantic.BaseModel):
@@ -27,7 +30,7 @@ class ExtractionOutput(pydantic.BaseModel):
     resolution_method: str
     accuracy: Indicator
     tone: Indicator
-    summary: str = pydantic.Field(min_length=1, max_length=1000)
+    summary: str = pydantic.Field(min_length=1, max_length=1000, description="Exactly two sentences.")
 
 
 @dataclass(frozen=True)
@@ -50,36 +53,17 @@ def static_prompt_build() -> StaticPrompt:
     text = SYSTEM_TEMPLATE.format(
         root_causes=_lines(causes),
         resolution_methods=_lines(methods),
+        quote_max=QUOTE_MAX,
         policy="\n".join(policies)
         if policies
         else "(no written policy: judge against common retail practice)",
     )
-    schema = output_schema([c.key for c in causes], [m.key for m in methods])
+    schema = output_schema(
+        ExtractionOutput,
+        enums={"root_cause": [c.key for c in causes], "resolution_method": [m.key for m in methods]},
+    )
     return StaticPrompt(text=text, version=hashlib.sha256(text.encode()).hexdigest()[:12], schema=schema)
 
-
-def output_schema(causes: list[str], methods: list[str]) -> dict:
-    indicator = {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["score", "evidence"],
-        "properties": {
-            "score": {"type": "integer", "minimum": 1, "maximum": 5},
-            "evidence": {"type": "string", "description": f"A quote, at most {QUOTE_MAX} characters."},
-        },
-    }
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["root_cause", "resolution_method", "accuracy", "tone", "summary"],
-        "properties": {
-            "root_cause": {"type": "string", "enum": causes} if causes else {"type": "string"},
-            "resolution_method": {"type": "string", "enum": methods} if methods else {"type": "string"},
-            "accuracy": indicator,
-            "tone": indicator,
-            "summary": {"type": "string", "description": "Exactly two sentences."},
-        },
-    }
 
 
 def thread_text(conversation: Conversation, budget: int = THREAD_CHAR_BUDGET) -> str:
