@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import anthropic
 import pydantic
 from django.conf import settings
+from django.db import models
 
 from .exceptions import BearScopeError
 
@@ -33,10 +34,19 @@ MILLION = Decimal(1_000_000)
 OutputT = TypeVar("OutputT", bound=pydantic.BaseModel)
 
 
+class LlmFailure(models.TextChoices):
+    """Why a Claude call gave no usable answer; stored with the result (a triage reason)."""
+
+    CLASSIFIER_ERROR = "classifier_error", "Claude unavailable or refused the request"
+    REFUSAL = "refusal", "Claude declined to answer"
+    TRUNCATED_OUTPUT = "truncated_output", "Answer cut off"
+    INVALID_OUTPUT = "invalid_output", "Answer did not match the schema or the taxonomy"
+
+
 class LlmError(BearScopeError):
     """A Claude call did not give a usable answer. `reason` is a short code stored with the result."""
 
-    reason = "classifier_error"
+    reason = LlmFailure.CLASSIFIER_ERROR
 
     def __init__(self, message: str, *, call: "LlmCall | None" = None) -> None:
         super().__init__(message)
@@ -46,25 +56,21 @@ class LlmError(BearScopeError):
 class LlmUnavailable(LlmError):
     """Connection failure, timeout, 429/5xx/529 after the SDK's bounded retries."""
 
-    reason = "classifier_error"
-
 
 class LlmConfigurationError(LlmError):
     """No key, a wrong key, or a request Claude refuses as malformed (400/401/403/404)."""
 
-    reason = "classifier_error"
-
 
 class LlmRefused(LlmError):
-    reason = "refusal"
+    reason = LlmFailure.REFUSAL
 
 
 class LlmTruncated(LlmError):
-    reason = "truncated_output"
+    reason = LlmFailure.TRUNCATED_OUTPUT
 
 
 class LlmInvalidOutput(LlmError):
-    reason = "invalid_output"
+    reason = LlmFailure.INVALID_OUTPUT
 
 
 @dataclass

@@ -24,7 +24,8 @@ from .models import (
     PriorityLevel,
     TriageReview,
 )
-from .services import conversations_reclassify, writebacks_enqueue
+from .services.classifying import conversations_reclassify
+from .services.writeback import writebacks_enqueue
 
 
 class SubIntentInline(admin.TabularInline):

@@ -10,6 +10,8 @@ from django.db.models import Q
 
 from bearscope.models import SingletonModel, TimeStampedModel
 
+from .reasons import ProviderReason, RouteReason
+
 UNIT_INTERVAL = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))]
 
 
@@ -233,13 +235,12 @@ class Classification(TimeStampedModel):
     rationale = models.TextField(blank=True)
     entities = models.JSONField(default=dict, blank=True, help_text="order_number, email, language")
     route = models.CharField(max_length=16, choices=Route, blank=True)
-    route_reason = models.CharField(max_length=32, blank=True, help_text="Why it went to triage.")
+    route_reason = models.CharField(
+        max_length=32, blank=True, choices=RouteReason, help_text="Why it went to triage."
+    )
     provider = models.CharField(max_length=32, blank=True, help_text="Who decided: claude or local.")
     provider_reason = models.CharField(
-        max_length=32,
-        blank=True,
-        help_text="Why that provider decided: claude, offline_default, fallback_after_claude_error, "
-        "cascade_confident, cascade_not_confident, or no_classifier.",
+        max_length=32, blank=True, choices=ProviderReason, help_text="Why that provider decided."
     )
     local_model = models.ForeignKey(
         "LocalModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

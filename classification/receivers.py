@@ -2,7 +2,7 @@
 
 from kustomer.signals import conversation_needs_classification
 
-from .services import conversation_classify_enqueue
+from .services.classifying import conversation_classify_enqueue
 
 
 def on_needs_classification(sender, conversation, **kwargs) -> None:

@@ -14,16 +14,7 @@ from bearscope.llm import llm_configured
 from kustomer.models import Message
 
 from .models import Classification, ClassifierSettings, LocalModelVersion, TriageReview
-
-# Reviewers read these, not the codes stored in route_reason.
-REASON_LABELS = {
-    "low_confidence": "Low confidence",
-    "invalid_output": "Answer outside the taxonomy",
-    "truncated_output": "Answer cut off",
-    "refusal": "Classifier refused",
-    "classifier_error": "Classifier error",
-    "no_classifier": "No classifier configured",
-}
+from .reasons import reason_label
 
 # Queue filter bands: key -> (label, lower bound inclusive, upper bound exclusive).
 QUEUE_BANDS: dict[str, tuple[str, float | None, float | None]] = {
@@ -44,10 +35,6 @@ CALIBRATION_BANDS: list[tuple[float, float]] = [
     (0.9, 0.95),
     (0.95, 1.0),
 ]
-
-
-def reason_label(reason: str) -> str:
-    return REASON_LABELS.get(reason, reason.replace("_", " ").capitalize() or "Unknown")
 
 
 @dataclass(frozen=True)

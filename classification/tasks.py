@@ -3,19 +3,19 @@
 from bearscope.sweeps import sweep_run
 from kustomer.models import Conversation
 
-from . import services
 from .local import services as local_services
 from .local.model import LocalModelError
 from .models import Classification
+from .services import classifying, writeback
 
 
 def conversation_classify(conversation_pk: int) -> str:
-    classification = services.conversation_classify(conversation_id=conversation_pk)
+    classification = classifying.conversation_classify(conversation_pk=conversation_pk)
     return classification.route or classification.status if classification else "disabled"
 
 
 def classification_write_back(classification_pk: int) -> str:
-    return services.classification_write_back(classification_id=classification_pk).writeback_status
+    return writeback.classification_write_back(classification_pk=classification_pk).writeback_status
 
 
 def sweep() -> str:
@@ -23,8 +23,8 @@ def sweep() -> str:
     return sweep_run(
         sweeper="Classification sweeper",
         steps=[
-            ("conversations to classify", Conversation, services.classification_stuck_sweep),
-            ("write-backs", Classification, services.writeback_sweep),
+            ("conversations to classify", Conversation, classifying.classification_stuck_sweep),
+            ("write-backs", Classification, writeback.writeback_sweep),
         ],
     ).summary
 

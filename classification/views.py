@@ -14,18 +14,18 @@ from bearscope.access import permission_page_required
 
 from .forms import QueueFilterForm, TriageReviewForm, queue_filters_from
 from .models import Classification, TriageReview
+from .reasons import reason_label
 from .selectors import (
     QueueFilters,
     conversation_transcript,
     quality_report,
-    reason_label,
     triage_channels,
     triage_counts,
     triage_item_get,
     triage_next,
     triage_queue,
 )
-from .services import CLAIM_MINUTES, triage_claim, triage_review_save
+from .services.triage import CLAIM_MINUTES, triage_claim, triage_review_save
 
 REVIEW_PERMISSION = "classification.review_classification"
 QUEUE_LIMIT = 100

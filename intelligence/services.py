@@ -14,6 +14,7 @@ from bearscope.llm import (
     BatchRequest,
     LlmCall,
     LlmError,
+    LlmFailure,
     LlmInvalidOutput,
     batch_submit,
     cached_system,
@@ -177,7 +178,7 @@ def extraction_apply(*, analysis: ConversationAnalysis, call: LlmCall | None, er
             error = exc
     if error is None:
         analysis.extraction_status, analysis.extraction_error = Extraction.DONE, ""
-    elif isinstance(error, LlmInvalidOutput) or error.reason in ("refusal", "truncated_output"):
+    elif error.reason != LlmFailure.CLASSIFIER_ERROR:  # an answer came, and it was unusable
         analysis.extraction_status = Extraction.INVALID
         analysis.extraction_error = f"{error.reason}: {error}"[:4000]
     else:

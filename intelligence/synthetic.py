@@ -11,7 +11,9 @@ from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from bearscope.llm import LlmFailure
 from classification.models import Classification, ComplexityLevel, Intent, PriorityLevel, TriageReview
+from classification.reasons import RouteReason
 from kustomer.models import Conversation, Customer, Message
 
 from .metrics import effort_score
@@ -216,7 +218,7 @@ def _batch_create(rng, world, customers, offset, size, seed, start, span, now, w
                     rng.uniform(0.9, 0.99) if r["route"] == "auto" else rng.uniform(0.4, 0.89), 3
                 ),
                 route=r["route"],
-                route_reason="low_confidence" if r["route"] == "triage" else "",
+                route_reason=RouteReason.LOW_CONFIDENCE if r["route"] == "triage" else "",
                 provider="claude",
                 model_id="claude-haiku-5-5",
                 classified_at=r["created_at"] + timedelta(seconds=5),
@@ -283,7 +285,7 @@ def _batch_create(rng, world, customers, offset, size, seed, start, span, now, w
                 ),
                 extraction_error=""
                 if extracted or outcome >= 0.98
-                else "invalid_output: synthetic flagged answer",
+                else f"{LlmFailure.INVALID_OUTPUT}: synthetic flagged answer",
                 root_cause=cause if extracted else None,
                 resolution_method=method if extracted else None,
                 tone_score=tone,

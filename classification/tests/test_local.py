@@ -22,7 +22,7 @@ from classification.models import (
     LocalModelVersion,
     PriorityLevel,
 )
-from classification.services import conversation_classify
+from classification.services.classifying import conversation_classify
 from classification.taxonomy import DEFAULT_TAXONOMY, taxonomy_load, taxonomy_read
 from kustomer.models import Conversation, Message
 
@@ -155,7 +155,7 @@ class TestOfflineDefault:
     def test_without_a_key_the_local_model_classifies(self, local_model, settings):
         settings.ANTHROPIC_API_KEY = ""
         configure(auto_route_threshold="0.5")
-        classification = conversation_classify(conversation_id=conversation_with(PARAPHRASES[0][0]).pk)
+        classification = conversation_classify(conversation_pk=conversation_with(PARAPHRASES[0][0]).pk)
         assert (classification.provider, classification.provider_reason) == ("local", "offline_default")
         assert (classification.intent.key, classification.sub_intent.key) == ("shipping_issue", "status")
         assert classification.local_model == local_model
@@ -165,14 +165,14 @@ class TestOfflineDefault:
     def test_nonsense_goes_to_triage(self, local_model, settings):
         settings.ANTHROPIC_API_KEY = ""
         configure(auto_route_threshold="0.5")
-        classification = conversation_classify(conversation_id=conversation_with(NONSENSE[0]).pk)
+        classification = conversation_classify(conversation_pk=conversation_with(NONSENSE[0]).pk)
         assert classification.provider == "local"
         assert (classification.route, classification.route_reason) == ("triage", "low_confidence")
 
     def test_switched_off_it_says_no_classifier(self, local_model, settings):
         settings.ANTHROPIC_API_KEY = ""
         configure(local_offline_default=False)
-        classification = conversation_classify(conversation_id=conversation_with(PARAPHRASES[0][0]).pk)
+        classification = conversation_classify(conversation_pk=conversation_with(PARAPHRASES[0][0]).pk)
         assert (classification.route, classification.route_reason) == ("triage", "no_classifier")
 
 
@@ -182,7 +182,7 @@ class TestFallback:
         # No calibrated probability reaches 1.
         configure(local_fallback_threshold="1")
         claude.script(error(500, "api_error", "boom"))
-        classification = conversation_classify(conversation_id=conversation_with(PARAPHRASES[1][0]).pk)
+        classification = conversation_classify(conversation_pk=conversation_with(PARAPHRASES[1][0]).pk)
         assert (classification.provider, classification.provider_reason) == (
             "local",
             "fallback_after_claude_error",
@@ -194,20 +194,20 @@ class TestFallback:
     def test_a_confident_fallback_routes_automatically(self, local_model, claude):
         configure(local_fallback_threshold="0.3")
         claude.script(error(529, "overloaded_error", "busy"))
-        classification = conversation_classify(conversation_id=conversation_with(PARAPHRASES[1][0]).pk)
+        classification = conversation_classify(conversation_pk=conversation_with(PARAPHRASES[1][0]).pk)
         assert classification.provider_reason == "fallback_after_claude_error"
         assert (classification.route, classification.route_reason) == ("auto", "")
 
     def test_a_refusal_is_not_second_guessed(self, local_model, claude):
         claude.script(refusal())
-        classification = conversation_classify(conversation_id=conversation_with(PARAPHRASES[1][0]).pk)
+        classification = conversation_classify(conversation_pk=conversation_with(PARAPHRASES[1][0]).pk)
         assert classification.provider == "claude"
         assert (classification.route, classification.route_reason) == ("triage", "refusal")
 
     def test_fallback_off_leaves_claude_s_error(self, local_model, claude):
         configure(local_fallback=False)
         claude.script(error(500, "api_error", "boom"))
-        classification = conversation_classify(conversation_id=conversation_with(PARAPHRASES[1][0]).pk)
+        classification = conversation_classify(conversation_pk=conversation_with(PARAPHRASES[1][0]).pk)
         assert classification.provider == "claude"
         assert classification.local_label == ""
         assert classification.route_reason == "classifier_error"
@@ -219,7 +219,7 @@ class TestCascade:
         high = PriorityLevel.objects.get(key="high")
         Intent.objects.filter(key="order_issue", parent=None).update(default_priority=high)
         configure(local_cascade=True, local_cascade_threshold="0.5", auto_route_threshold="0.5")
-        classification = conversation_classify(conversation_id=conversation_with(PARAPHRASES[2][0]).pk)
+        classification = conversation_classify(conversation_pk=conversation_with(PARAPHRASES[2][0]).pk)
         assert claude.message_requests == []
         assert (classification.provider, classification.provider_reason) == ("local", "cascade_confident")
         assert classification.sub_intent.key == "manage_cancel"
@@ -242,7 +242,7 @@ class TestCascade:
                 }
             )
         )
-        classification = conversation_classify(conversation_id=conversation_with(PARAPHRASES[2][0]).pk)
+        classification = conversation_classify(conversation_pk=conversation_with(PARAPHRASES[2][0]).pk)
         assert len(claude.message_requests) == 1
         assert (classification.provider, classification.provider_reason) == (
             "claude",

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from bearscope.testing.messages_server import error, hang, refusal, repeat, reply_json
 from classification.models import Classification, ClassifierSettings, Intent, PriorityLevel
-from classification.services import conversation_classify, conversations_reclassify, writeback_sweep
+from classification.services.classifying import conversation_classify, conversations_reclassify
+from classification.services.writeback import writeback_sweep
 from classification.taxonomy import DEFAULT_TAXONOMY, taxonomy_load, taxonomy_read
 from kustomer.models import Conversation, CustomAttributeNames, Message
 from kustomer.tests.helpers import post_webhook
@@ -72,7 +73,7 @@ class TestRouting:
     ):
         claude.script(reply_json(GOOD))
         with django_capture_on_commit_callbacks(execute=True):
-            classification = conversation_classify(conversation_id=conversation.pk)
+            classification = conversation_classify(conversation_pk=conversation.pk)
         classification.refresh_from_db()
         assert (classification.route, classification.route_reason) == ("auto", "")
         assert classification.intent.key == "shipping_issue"
@@ -94,13 +95,13 @@ class TestRouting:
 
     def test_below_the_threshold_goes_to_triage(self, conversation, claude):
         claude.script(reply_json(answer(confidence=0.6)))
-        classification = conversation_classify(conversation_id=conversation.pk)
+        classification = conversation_classify(conversation_pk=conversation.pk)
         assert (classification.route, classification.route_reason) == ("triage", "low_confidence")
 
     def test_a_per_intent_threshold_overrides_the_global_one(self, conversation, claude):
         Intent.objects.filter(key="shipping_issue", parent=None).update(auto_route_threshold="0.5")
         claude.script(reply_json(answer(confidence=0.6)))
-        assert conversation_classify(conversation_id=conversation.pk).route == "auto"
+        assert conversation_classify(conversation_pk=conversation.pk).route == "auto"
 
     @pytest.mark.parametrize(
         ("step", "reason"),
@@ -134,7 +135,7 @@ class TestRouting:
     def test_every_failure_goes_to_triage_with_its_reason(self, conversation, claude, settings, step, reason):
         settings.LLM_TIMEOUT_SECONDS = 1
         claude.script(step)
-        classification = conversation_classify(conversation_id=conversation.pk)
+        classification = conversation_classify(conversation_pk=conversation.pk)
         assert (classification.route, classification.route_reason) == ("triage", reason)
         assert classification.status == "done"
         assert classification.error
@@ -142,25 +143,25 @@ class TestRouting:
     def test_429_with_retry_after_is_retried_by_the_sdk(self, conversation, claude, settings):
         settings.LLM_MAX_RETRIES = 2
         claude.script(error(429, "rate_limit_error", "slow down", retry_after=1), reply_json(GOOD))
-        assert conversation_classify(conversation_id=conversation.pk).route == "auto"
+        assert conversation_classify(conversation_pk=conversation.pk).route == "auto"
         assert len(claude.message_requests) == 2
 
     def test_529_for_longer_than_the_retries_ends_in_triage(self, conversation, claude, settings):
         settings.LLM_MAX_RETRIES = 2
         claude.script(repeat(error(529, "overloaded_error", "busy", retry_after_ms=10), 5))
-        classification = conversation_classify(conversation_id=conversation.pk)
+        classification = conversation_classify(conversation_pk=conversation.pk)
         assert classification.route_reason == "classifier_error"
         assert len(claude.message_requests) == 3
 
     def test_without_a_key_it_goes_to_triage_and_says_why(self, conversation, settings):
         settings.ANTHROPIC_API_KEY = ""
-        classification = conversation_classify(conversation_id=conversation.pk)
+        classification = conversation_classify(conversation_pk=conversation.pk)
         assert (classification.route, classification.route_reason) == ("triage", "no_classifier")
         assert "ANTHROPIC_API_KEY" in classification.error
 
     def test_switched_off_classifies_nothing(self, conversation, claude):
         ClassifierSettings.objects.update_or_create(pk=1, defaults={"enabled": False})
-        assert conversation_classify(conversation_id=conversation.pk) is None
+        assert conversation_classify(conversation_pk=conversation.pk) is None
         assert not Classification.objects.exists()
 
 
@@ -168,7 +169,7 @@ class TestPrompt:
     def test_static_part_first_cache_marked_and_schema_enumerates_active_intents(self, conversation, claude):
         Intent.objects.filter(key="troubleshoot_site", parent=None).update(active=False)
         claude.script(reply_json(GOOD))
-        conversation_classify(conversation_id=conversation.pk)
+        conversation_classify(conversation_pk=conversation.pk)
         body = claude.message_requests[0]["body"]
         system = body["system"]
         assert system[0]["cache_control"] == {"type": "ephemeral"}
@@ -182,7 +183,7 @@ class TestPrompt:
         ClassifierSettings.objects.update_or_create(pk=1, defaults={"conversation_char_budget": 300})
         Message.objects.create(kustomer_id="m2", conversation=conversation, direction="in", body="x" * 5000)
         claude.script(reply_json(GOOD))
-        conversation_classify(conversation_id=conversation.pk)
+        conversation_classify(conversation_pk=conversation.pk)
         content = claude.message_requests[0]["body"]["messages"][0]["content"]
         assert len(content) < 450
         assert "[cut]" in content
@@ -191,8 +192,8 @@ class TestPrompt:
 class TestOnce:
     def test_repeated_requests_classify_once(self, conversation, claude):
         claude.script(reply_json(GOOD))
-        first = conversation_classify(conversation_id=conversation.pk)
-        second = conversation_classify(conversation_id=conversation.pk)
+        first = conversation_classify(conversation_pk=conversation.pk)
+        second = conversation_classify(conversation_pk=conversation.pk)
         assert first.pk == second.pk
         assert Classification.objects.count() == 1
         assert len(claude.message_requests) == 1
@@ -206,10 +207,10 @@ class TestOnce:
             conversation=conversation, started_at=timezone.now() - timedelta(seconds=8)
         )
         assert (
-            conversation_classify(conversation_id=conversation.pk).status == "pending"
+            conversation_classify(conversation_pk=conversation.pk).status == "pending"
         )  # its worker may live
         Classification.objects.filter(pk=left.pk).update(started_at=timezone.now() - timedelta(seconds=16))
-        assert conversation_classify(conversation_id=conversation.pk).status == "done"
+        assert conversation_classify(conversation_pk=conversation.pk).status == "done"
         assert len(claude.message_requests) == 1
 
     def test_duplicate_webhooks_produce_one_classification(
@@ -228,7 +229,7 @@ class TestOnce:
         self, conversation, claude, django_capture_on_commit_callbacks
     ):
         claude.script(reply_json(answer(confidence=0.5)), reply_json(GOOD))
-        conversation_classify(conversation_id=conversation.pk)
+        conversation_classify(conversation_pk=conversation.pk)
         with django_capture_on_commit_callbacks(execute=True):
             conversations_reclassify(conversations=[conversation])
         assert Classification.objects.filter(conversation=conversation).count() == 2
@@ -243,7 +244,7 @@ class TestWriteBack:
         requests.post(kustomer_sandbox.url("/_sandbox/faults"), json={"status": 500, "count": 20}, timeout=5)
         claude.script(reply_json(GOOD))
         with django_capture_on_commit_callbacks(execute=True):
-            classification = conversation_classify(conversation_id=conversation.pk)
+            classification = conversation_classify(conversation_pk=conversation.pk)
         classification.refresh_from_db()
         assert classification.writeback_status == "failed"
         assert classification.writeback_attempts == 1

@@ -12,7 +12,7 @@ from django.utils import timezone
 from bearscope.testing.factories import UserFactory
 from classification import views
 from classification.models import Classification, ClassifierSettings, TriageReview
-from classification.services import CLAIM_MINUTES, triage_claim
+from classification.services.triage import CLAIM_MINUTES, triage_claim
 from kustomer.tests.factories import ConversationFactory, MessageFactory
 from kustomer.tests.sandbox_fixtures import CONVERSATION_ID
 

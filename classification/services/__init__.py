@@ -1,0 +1,1 @@
+"""Writes of the classification pipeline, one module per job: classify, route, write back, triage."""
