@@ -7,7 +7,6 @@ from django.utils.html import format_html, format_html_join
 
 from bearscope.admin import SingletonAdmin
 
-from .guardrails import CHECK_LABELS
 from .models import (
     AutoReply,
     AutoReplyDecision,
@@ -20,8 +19,10 @@ from .models import (
     ReplyTemplateVariant,
     ShadowReview,
 )
+from .reasons import check_label
 from .selectors import Readiness, policy_readiness
-from .services import ReadinessNotMet, live_switch_check, policy_mode_set, replies_enqueue
+from .services.delivery import replies_enqueue
+from .services.modes import ReadinessNotMet, live_switch_check, policy_mode_set
 
 
 @admin.register(AutoReplySettings)
@@ -192,7 +193,7 @@ def _checks_table(checks: list[dict]):
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    CHECK_LABELS.get(c.get("check"), c.get("check")),
+                    check_label(c.get("check")),
                     verdicts.get(c.get("passed"), "?"),
                     c.get("reason"),
                 )
@@ -259,7 +260,7 @@ class AutoReplyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Finish selected replies (look in Kustomer first, then send what is missing)")
     def finish_replies(self, request: HttpRequest, queryset) -> None:
-        count = replies_enqueue(reply_ids=list(queryset.values_list("pk", flat=True)))
+        count = replies_enqueue(reply_pks=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} repl{'y' if count == 1 else 'ies'} queued.", messages.SUCCESS)
 
     def has_add_permission(self, request) -> bool:

@@ -2,23 +2,26 @@
 
 import re
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from kustomer.client import KustomerClient
-from kustomer.payloads import as_dict, related_id
+from kustomer.payloads import (
+    customer_emails,
+    kobject_created_at,
+    kobject_customer_id,
+    kobject_field,
+    resource_id,
+)
 
 from .models import OrderMapping
+from .reasons import BlockReason
 
 # The classifier's order number is customer text: it only ever becomes a lookup key, and only when
 # it looks like an order number (no slashes, queries or spaces to steer the request).
 ORDER_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-
-ORDER_NOT_FOUND = "order_not_found"
-ORDER_CUSTOMER_MISMATCH = "order_customer_mismatch"
-ORDER_AMBIGUOUS = "order_ambiguous"
 
 
 @dataclass(frozen=True)
@@ -39,19 +42,16 @@ class OrderFacts:
 
 @dataclass(frozen=True)
 class OrderCheck:
+    """The data check's answer; `code` says why it failed (a BlockReason), `reason` in words."""
+
     passed: bool
     reason: str
     facts: OrderFacts | None = None
+    code: str = ""
 
 
-def field_value(kobject: dict, path: str):
-    """A KObject field by the mapping's path (`externalId`, `custom.statusStr`) under its attributes."""
-    value = as_dict(kobject.get("attributes"))
-    for part in path.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
+def _failed(code: BlockReason, why: str) -> OrderCheck:
+    return OrderCheck(False, f"{code}: {why}", code=code)
 
 
 def _text(value) -> str | None:
@@ -69,22 +69,17 @@ def _date_words(value) -> str | None:
 
 
 def order_facts(kobject: dict, mapping: OrderMapping) -> OrderFacts:
-    status = _text(field_value(kobject, mapping.field_status))
+    status = _text(kobject_field(kobject, mapping.field_status))
     labels = mapping.status_labels if isinstance(mapping.status_labels, dict) else {}
     return OrderFacts(
-        order_number=_text(field_value(kobject, mapping.field_order_number)),
+        order_number=_text(kobject_field(kobject, mapping.field_order_number)),
         order_status=(labels.get(status) or status.replace("_", " ")) if status else None,
-        carrier=_text(field_value(kobject, mapping.field_carrier)),
-        tracking_url=_text(field_value(kobject, mapping.field_tracking_url)),
-        estimated_delivery=_date_words(field_value(kobject, mapping.field_estimated_delivery)),
+        carrier=_text(kobject_field(kobject, mapping.field_carrier)),
+        tracking_url=_text(kobject_field(kobject, mapping.field_tracking_url)),
+        estimated_delivery=_date_words(kobject_field(kobject, mapping.field_estimated_delivery)),
         raw_status=status,
-        kobject_id=str(kobject.get("id") or ""),
+        kobject_id=resource_id(kobject),
     )
-
-
-def _created(kobject: dict) -> datetime | None:
-    created = as_dict(kobject.get("attributes")).get("createdAt")
-    return parse_datetime(created) if isinstance(created, str) else None
 
 
 def order_check(
@@ -92,38 +87,33 @@ def order_check(
 ) -> OrderCheck:
     """The order exists in Kustomer and belongs to this customer (relationship and email)."""
     if not customer_id:
-        return OrderCheck(False, f"{ORDER_NOT_FOUND}: the conversation has no customer")
-    customer = client.customer_get(customer_id)
-    emails = {
-        str(as_dict(e).get("email") or "").strip().lower()
-        for e in as_dict(customer.get("attributes")).get("emails") or []
-        if isinstance(e, dict)
-    } - {""}
+        return _failed(BlockReason.ORDER_NOT_FOUND, "the conversation has no customer")
+    emails = customer_emails(client.customer_get(customer_id))
     number = str(order_number).strip() if order_number is not None else ""
     if number:
         if not ORDER_NUMBER.fullmatch(number):
-            return OrderCheck(False, f"{ORDER_NOT_FOUND}: the order number is not in a known form")
+            return _failed(BlockReason.ORDER_NOT_FOUND, "the order number is not in a known form")
         kobject = client.kobject_by_external_id(mapping.klass_name, number)
         if not kobject:
-            return OrderCheck(False, f"{ORDER_NOT_FOUND}: no order {number} in Kustomer")
+            return _failed(BlockReason.ORDER_NOT_FOUND, f"no order {number} in Kustomer")
     else:
         since = timezone.now() - timedelta(days=mapping.recent_days)
         recent = [
             k
             for k in client.customer_kobjects(customer_id, mapping.klass_name)
-            if (_created(k) or since) >= since
+            if (kobject_created_at(k) or since) >= since
         ]
         if not recent:
-            return OrderCheck(False, f"{ORDER_NOT_FOUND}: no order number given and no recent order")
+            return _failed(BlockReason.ORDER_NOT_FOUND, "no order number given and no recent order")
         if len(recent) > 1:
-            return OrderCheck(
-                False, f"{ORDER_AMBIGUOUS}: no order number given and {len(recent)} recent orders"
+            return _failed(
+                BlockReason.ORDER_AMBIGUOUS, f"no order number given and {len(recent)} recent orders"
             )
         kobject = recent[0]
-    owner = related_id(kobject, "customer")
+    owner = kobject_customer_id(kobject)
     if owner != customer_id:
-        return OrderCheck(False, f"{ORDER_CUSTOMER_MISMATCH}: the order belongs to another customer")
-    order_email = (_text(field_value(kobject, mapping.field_email)) or "").lower()
+        return _failed(BlockReason.ORDER_CUSTOMER_MISMATCH, "the order belongs to another customer")
+    order_email = (_text(kobject_field(kobject, mapping.field_email)) or "").lower()
     if not order_email or order_email not in emails:
-        return OrderCheck(False, f"{ORDER_CUSTOMER_MISMATCH}: the order's email is not the customer's")
+        return _failed(BlockReason.ORDER_CUSTOMER_MISMATCH, "the order's email is not the customer's")
     return OrderCheck(True, "the order exists and belongs to the customer", order_facts(kobject, mapping))

@@ -3,7 +3,8 @@
 from classification.signals import classification_decided
 from kustomer.signals import customer_message_received
 
-from .services import classification_autoreply_enqueue, escalation_open
+from .services.deciding import classification_autoreply_enqueue
+from .services.escalation import escalation_open
 
 
 def on_classification_decided(sender, classification, **kwargs) -> None:

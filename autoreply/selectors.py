@@ -99,7 +99,7 @@ def shadow_list(*, ungraded_only: bool) -> QuerySet[AutoReplyDecision]:
     return replies.order_by("created_at", "pk")
 
 
-def shadow_item_get(*, decision_id: int) -> AutoReplyDecision:
+def shadow_item_get(*, decision_pk: int) -> AutoReplyDecision:
     return (
         shadow_replies()
         .select_related(
@@ -110,7 +110,7 @@ def shadow_item_get(*, decision_id: int) -> AutoReplyDecision:
             "policy__sub_intent",
             "review__reviewer",
         )
-        .get(pk=decision_id)
+        .get(pk=decision_pk)
     )
 
 

@@ -3,22 +3,22 @@
 from bearscope.sweeps import sweep_run
 from classification.models import Classification
 
-from . import services
 from .models import AutoReply, Escalation
+from .services import deciding, delivery, escalation
 
 
 def classification_autoreply(classification_pk: int) -> str:
-    decision = services.classification_autoreply(classification_id=classification_pk)
+    decision = deciding.classification_autoreply(classification_pk=classification_pk)
     return f"{decision.verdict} {decision.reason or decision.mode}" if decision else "not decided"
 
 
 def reply_deliver(reply_pk: int) -> str:
-    return services.reply_deliver(reply_id=reply_pk).state
+    return delivery.reply_deliver(reply_pk=reply_pk).state
 
 
 def escalation_apply(escalation_pk: int) -> str:
-    escalation = services.escalation_apply(escalation_id=escalation_pk)
-    return "done" if escalation.flagged and escalation.note_id else f"unfinished: {escalation.error[:200]}"
+    applied = escalation.escalation_apply(escalation_pk=escalation_pk)
+    return "done" if applied.flagged and applied.note_id else f"unfinished: {applied.error[:200]}"
 
 
 def sweep() -> str:
@@ -27,8 +27,8 @@ def sweep() -> str:
     return sweep_run(
         sweeper="Auto-reply sweeper",
         steps=[
-            ("classifications to decide", Classification, services.decisions_sweep),
-            ("replies", AutoReply, services.replies_sweep),
-            ("escalations", Escalation, services.escalations_sweep),
+            ("classifications to decide", Classification, deciding.decisions_sweep),
+            ("replies", AutoReply, delivery.replies_sweep),
+            ("escalations", Escalation, escalation.escalations_sweep),
         ],
     ).summary

@@ -7,5 +7,5 @@ from . import views
 app_name = "autoreply"
 urlpatterns = [
     path("shadow/", views.shadow_index, name="shadow_index"),
-    path("shadow/<int:decision_id>/", views.shadow_item, name="shadow_item"),
+    path("shadow/<int:decision_pk>/", views.shadow_item, name="shadow_item"),
 ]

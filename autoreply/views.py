@@ -11,10 +11,10 @@ from bearscope.access import permission_page_required
 from classification.selectors import conversation_transcript
 
 from .forms import ShadowGradeForm
-from .guardrails import CHECK_LABELS
 from .models import AutoReplyDecision
+from .reasons import check_label
 from .selectors import readiness_all, shadow_item_get, shadow_list, shadow_next
-from .services import shadow_review_save
+from .services.modes import shadow_review_save
 
 REVIEW_PERMISSION = "autoreply.review_reply"
 LIST_LIMIT = 100
@@ -55,9 +55,9 @@ def _next_or_list(request: HttpRequest, after: AutoReplyDecision) -> HttpRespons
 
 @require_http_methods(["GET", "POST"])
 @reply_reviewer_required
-def shadow_item(request: HttpRequest, decision_id: int) -> HttpResponse:
+def shadow_item(request: HttpRequest, decision_pk: int) -> HttpResponse:
     try:
-        decision = shadow_item_get(decision_id=decision_id)
+        decision = shadow_item_get(decision_pk=decision_pk)
     except AutoReplyDecision.DoesNotExist:
         raise Http404("No shadow reply with this number.") from None
     review = getattr(decision, "review", None)
@@ -80,7 +80,7 @@ def shadow_item(request: HttpRequest, decision_id: int) -> HttpResponse:
     checks = [
         {
             **check,
-            "label": CHECK_LABELS.get(check.get("check"), check.get("check")),
+            "label": check_label(check.get("check")),
             "verdict": VERDICTS.get(check.get("passed"), "?"),
         }
         for check in decision.checks or []

@@ -9,7 +9,7 @@ def _schedules_after_migrate(sender, **kwargs) -> None:
 
     # migrate passes its state's registry; a flush (tests) sends the signal without one.
     if kwargs.get("apps") is not None:
-        schedules_setup(apps=kwargs["apps"])
+        schedules_setup(registry=kwargs["apps"])
     else:
         schedules_setup()
 

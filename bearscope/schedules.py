@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.apps import apps as installed_apps
+from django.apps import apps
 
 
 @dataclass(frozen=True)
@@ -34,14 +34,14 @@ SCHEDULES = [
 ]
 
 
-def schedules_setup(*, apps=installed_apps) -> list[str]:
+def schedules_setup(*, registry=apps) -> list[str]:
     """Create the schedules that are missing; returns their names. Safe to run again.
 
     A schedule is found by name (else by func) and only its func is brought up to date (a task
-    that moved); an interval an operator changed in the admin is kept. `apps` is the migration
+    that moved); an interval an operator changed in the admin is kept. `registry` is the migration
     state's registry when called from `migrate`.
     """
-    schedule_model = apps.get_model("django_q", "Schedule")
+    schedule_model = registry.get_model("django_q", "Schedule")
     created = []
     for every in SCHEDULES:
         fields = every.fields()

@@ -269,7 +269,7 @@ class ClassificationAdmin(admin.ModelAdmin):
         pending = queryset.filter(current=True, status=Classification.Status.DONE).exclude(
             writeback_status=Classification.WriteBack.DONE
         )
-        count = writebacks_enqueue(classification_ids=list(pending.values_list("pk", flat=True)))
+        count = writebacks_enqueue(classification_pks=list(pending.values_list("pk", flat=True)))
         self.message_user(request, f"{count} write-back(s) queued.", messages.SUCCESS)
 
 

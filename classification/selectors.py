@@ -139,7 +139,7 @@ def triage_counts() -> QueueCounts:
     return QueueCounts(total=sum(row["count"] for row in by_intent), by_intent=by_intent, by_reason=by_reason)
 
 
-def triage_item_get(*, classification_id: int) -> Classification:
+def triage_item_get(*, classification_pk: int) -> Classification:
     """A triage classification with what the item page shows; raises DoesNotExist otherwise."""
     return Classification.objects.select_related(
         "conversation",
@@ -151,7 +151,7 @@ def triage_item_get(*, classification_id: int) -> Classification:
         "claimed_by",
         "review",
         "review__reviewer",
-    ).get(pk=classification_id, route=Classification.Route.TRIAGE, status=Classification.Status.DONE)
+    ).get(pk=classification_pk, route=Classification.Route.TRIAGE, status=Classification.Status.DONE)
 
 
 def conversation_transcript(*, conversation_id: int) -> QuerySet[Message]:

@@ -1,7 +1,11 @@
-"""Dispatch point later pipelines plug into: a classification was decided (auto or triage)."""
+"""The dispatch point of the classification pipeline, fired by classification.services.routing.
+
+- `classification_decided` (`classification`: a Classification): a classification was routed,
+  auto or triage, once. It runs inside the saving transaction and only enqueues work on commit.
+  Receiver: autoreply.receivers.on_classification_decided → queues
+  autoreply.tasks.classification_autoreply (the guardrail chain).
+"""
 
 from django.dispatch import Signal
 
-# Sent once per decided classification with `classification` (a Classification); receivers run
-# inside the saving transaction and should only enqueue work on commit.
 classification_decided = Signal()

@@ -8,5 +8,5 @@ app_name = "classification"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("quality/", views.quality, name="quality"),
-    path("<int:classification_id>/", views.item, name="item"),
+    path("<int:classification_pk>/", views.item, name="item"),
 ]

@@ -111,10 +111,10 @@ def _already_reviewed(
 
 @require_http_methods(["GET", "POST"])
 @reviewer_required
-def item(request: HttpRequest, classification_id: int) -> HttpResponse:
+def item(request: HttpRequest, classification_pk: int) -> HttpResponse:
     filters = queue_filters_from(request.GET)
     try:
-        classification = triage_item_get(classification_id=classification_id)
+        classification = triage_item_get(classification_pk=classification_pk)
     except Classification.DoesNotExist:
         raise Http404("No conversation in triage with this number.") from None
     review = getattr(classification, "review", None)

@@ -9,9 +9,9 @@ INVOLVED_STATES = (AutoReply.State.SENT, AutoReply.State.STAGED, AutoReply.State
 NOT_GRADED = "not graded"
 
 
-def auto_reply_recorded(*, conversation_id: int) -> bool:
+def auto_reply_recorded(*, conversation_pk: int) -> bool:
     """Whether BearScope sent (or staged, or may have sent) a reply on the conversation."""
-    return AutoReply.objects.filter(conversation_id=conversation_id, state__in=INVOLVED_STATES).exists()
+    return AutoReply.objects.filter(conversation_id=conversation_pk, state__in=INVOLVED_STATES).exists()
 
 
 def decisions_between(low, high) -> QuerySet[AutoReplyDecision]:

@@ -5,8 +5,8 @@ from kustomer.signals import conversation_resolved
 from .services import analysis_schedule
 
 
-def on_resolved(sender, conversation, occurrence, event=None, **kwargs) -> None:
-    analysis_schedule(conversation=conversation, occurrence=occurrence, event=event)
+def on_resolved(sender, conversation, occurrence, resolved_at, **kwargs) -> None:
+    analysis_schedule(conversation=conversation, occurrence=occurrence, resolved_at=resolved_at)
 
 
 def connect() -> None:

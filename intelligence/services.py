@@ -1,9 +1,8 @@
 """Writes of the intelligence pipeline: schedule, compute and extract one analysis per resolution."""
 
-import json
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -24,8 +23,7 @@ from bearscope.llm import (
 )
 from bearscope.queue import enqueue_each_on_commit, enqueue_on_commit, task_claim_expiry
 from kustomer.client import KustomerError
-from kustomer.models import Conversation, Message, WebhookEvent
-from kustomer.payloads import as_datetime, as_dict
+from kustomer.models import Conversation, Message
 from kustomer.services import conversation_messages_complete, machine_user_id
 
 from .autoreplies import auto_reply_recorded
@@ -44,19 +42,8 @@ SWEEP_LIMIT = 500
 Extraction = ConversationAnalysis.Extraction
 
 
-def _resolved_at(conversation: Conversation, event: WebhookEvent | None):
-    """When the status became done: the resolving payload's updatedAt, else when we heard of it."""
-    if event is not None:
-        try:
-            attrs = as_dict(as_dict(json.loads(event.body).get("data")).get("attributes"))
-        except ValueError:
-            attrs = {}
-        return as_datetime(attrs.get("updatedAt")) or event.received_at
-    return conversation.kustomer_updated_at or timezone.now()
-
-
 def analysis_schedule(
-    *, conversation: Conversation, occurrence: int, event: WebhookEvent | None = None
+    *, conversation: Conversation, occurrence: int, resolved_at: datetime | None = None
 ) -> ConversationAnalysis:
     """Record a resolution to analyse after the quiet period; the same occurrence twice is one row.
 
@@ -71,7 +58,8 @@ def analysis_schedule(
                 occurrence=occurrence,
                 defaults={
                     "due_at": now + quiet,
-                    "resolved_at": _resolved_at(conversation, event),
+                    # From the resolving event; a backfill knows only the mirror's last update.
+                    "resolved_at": resolved_at or conversation.kustomer_updated_at or now,
                     "channel": (conversation.channels or [""])[0][:32],
                     "team": (conversation.assigned_teams or [""])[0][:64],
                     "agent": (conversation.assigned_users or [""])[0][:64],
@@ -112,14 +100,14 @@ def _messages_complete(analysis: ConversationAnalysis, conversation: Conversatio
 
 
 def conversation_analyse(
-    *, analysis_id: int, force: bool = False, extract: bool = True
+    *, analysis_pk: int, force: bool = False, extract: bool = True
 ) -> ConversationAnalysis:
     """Compute the numbers of one resolution, then hand the extraction on; safe to run twice.
 
     Before its quiet period ends it does nothing unless `force` (the backfill) says so. With
     `extract` off the extraction is left pending for the caller (the backfill sends batches).
     """
-    analysis = ConversationAnalysis.objects.select_related("conversation").get(pk=analysis_id)
+    analysis = ConversationAnalysis.objects.select_related("conversation").get(pk=analysis_pk)
     if analysis.status == ConversationAnalysis.Status.DONE or (
         not force and analysis.due_at > timezone.now()
     ):
@@ -129,7 +117,7 @@ def conversation_analyse(
     fetched = _messages_complete(analysis, conversation)
     ours = machine_user_id()
     with transaction.atomic():
-        analysis = ConversationAnalysis.objects.select_for_update().get(pk=analysis_id)
+        analysis = ConversationAnalysis.objects.select_for_update().get(pk=analysis_pk)
         if analysis.status == ConversationAnalysis.Status.DONE:
             return analysis
         conversation.refresh_from_db()
@@ -139,11 +127,11 @@ def conversation_analyse(
             created_at=conversation.kustomer_created_at,
             resolved_at=analysis.resolved_at,
             reopens=analysis.occurrence - 1,
-            auto_reply_recorded=auto_reply_recorded(conversation_id=conversation.pk),
+            auto_reply_recorded=auto_reply_recorded(conversation_pk=conversation.pk),
         )
         for name, value in vars(metrics).items():
             setattr(analysis, name, value)
-        analysis.intent, analysis.route = conversation_intent(conversation_id=conversation.pk)
+        analysis.intent, analysis.route = conversation_intent(conversation_pk=conversation.pk)
         analysis.messages_fetched = fetched
         analysis.status = ConversationAnalysis.Status.DONE
         analysis.analysed_at = timezone.now()
@@ -207,9 +195,9 @@ def _prepare(analysis: ConversationAnalysis):
     return static
 
 
-def analysis_extract(*, analysis_id: int) -> ConversationAnalysis:
+def analysis_extract(*, analysis_pk: int) -> ConversationAnalysis:
     """Ask Claude for the extracted part of a computed analysis; without a key it waits."""
-    analysis = ConversationAnalysis.objects.select_related("conversation").get(pk=analysis_id)
+    analysis = ConversationAnalysis.objects.select_related("conversation").get(pk=analysis_pk)
     ready = analysis.status == ConversationAnalysis.Status.DONE
     if not ready or analysis.extraction_status not in (
         Extraction.PENDING,

@@ -7,11 +7,11 @@ from .models import ConversationAnalysis
 
 
 def conversation_analyse(analysis_pk: int) -> str:
-    return services.conversation_analyse(analysis_id=analysis_pk).status
+    return services.conversation_analyse(analysis_pk=analysis_pk).status
 
 
 def analysis_extract(analysis_pk: int) -> str:
-    return services.analysis_extract(analysis_id=analysis_pk).extraction_status
+    return services.analysis_extract(analysis_pk=analysis_pk).extraction_status
 
 
 def sweep() -> str:

@@ -31,15 +31,7 @@ from .exceptions import (
 )
 from .ratelimit import RateBudget, budget_get
 
-__all__ = [
-    "KustomerClient",
-    "KustomerError",
-    "client_get",
-    "draft_is_sent",
-    "email_draft_fields",
-    "message_body_text",
-    "message_draft_id",
-]
+__all__ = ["KustomerClient", "KustomerError", "client_get"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,16 +55,6 @@ def ratelimit_reset_seconds(value: str | None, now: float | None = None) -> floa
     return max(reset, 0.0)
 
 
-def message_body_text(attributes: dict) -> str:
-    """Assumption: a long email's full text is in meta.body when present, else in preview."""
-    meta = attributes.get("meta") if isinstance(attributes.get("meta"), dict) else {}
-    body = meta.get("body")
-    if isinstance(body, str) and body.strip():
-        return body
-    preview = attributes.get("preview")
-    return preview if isinstance(preview, str) else ""
-
-
 def custom_update_body(custom: dict[str, Any], priority: int | None = None) -> dict:
     """Assumption: PATCH merges the `custom` keys sent, so we send only ours (never PUT)."""
     return {"custom": custom} if priority is None else {"custom": custom, "priority": priority}
@@ -83,28 +65,9 @@ def draft_send_body(now_iso: str) -> dict:
     return {"sendAt": now_iso}
 
 
-def message_draft_id(message: dict) -> str:
-    """Assumption: a message sent from a draft names the draft in meta.draftId (or a `draft` relationship)."""
-    attributes = message.get("attributes") if isinstance(message.get("attributes"), dict) else {}
-    meta = attributes.get("meta") if isinstance(attributes.get("meta"), dict) else {}
-    relationships = message.get("relationships") if isinstance(message.get("relationships"), dict) else {}
-    draft = relationships.get("draft") if isinstance(relationships.get("draft"), dict) else {}
-    related = draft.get("data") if isinstance(draft.get("data"), dict) else {}
-    return str(meta.get("draftId") or related.get("id") or "")
-
-
 def email_draft_fields(subject: str) -> dict:
     """Assumption: an email draft without `to`/`from` goes to the customer from the channel's address."""
     return {"subject": subject} if subject else {}
-
-
-def draft_is_sent(draft: dict) -> bool:
-    """Assumption: a sent draft either leaves the conversation's draft list or says status "sent"."""
-    attributes = draft.get("attributes") if isinstance(draft.get("attributes"), dict) else {}
-    return attributes.get("status") == "sent" or bool(attributes.get("sentAt"))
-
-
-# --- Helpers ----------------------------------------------------------------------------------
 
 
 def _error_details(response: requests.Response) -> tuple[KustomerErrorDetail, ...]:
@@ -328,10 +291,16 @@ class KustomerClient:
         return data.get("data") if isinstance(data.get("data"), dict) else {}
 
     def draft_create(
-        self, customer_id: str, *, conversation_id: str, channel: str, body: str, **channel_fields: Any
+        self, customer_id: str, *, conversation_kustomer_id: str, channel: str, body: str, subject: str = ""
     ) -> dict:
-        """Stage a reply for the customer (email also takes to, from, subject, app); sends nothing."""
-        payload = {"channel": channel, "conversation": conversation_id, "body": body, **channel_fields}
+        """Stage a reply on the conversation's channel (email with its subject); sends nothing."""
+        channel_fields = email_draft_fields(subject) if channel == "email" else {}
+        payload = {
+            "channel": channel,
+            "conversation": conversation_kustomer_id,
+            "body": body,
+            **channel_fields,
+        }
         data = self.request("POST", f"/v1/customers/{customer_id}/drafts", json=payload, creates=True)
         return data.get("data") if isinstance(data.get("data"), dict) else {}
 

@@ -1,7 +1,14 @@
-"""Tolerant readers for Kustomer's JSON:API payloads: unknown fields ignored, odd types survive."""
+"""Tolerant readers for Kustomer's JSON:API payloads: unknown fields ignored, odd types survive.
 
+The only place outside the client that reads Kustomer's JSON: other apps get plain values from
+these readers, so a wrong assumption about a payload is a one-file fix. Assumptions not confirmed
+by Kustomer's docs say so in their docstring ("Assumption:").
+"""
+
+import json
 import math
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -92,12 +99,6 @@ def related_id(resource: dict, name: str) -> str:
     )
 
 
-def related_ids(resource: dict, name: str) -> list[str]:
-    data = as_dict(as_dict(resource.get("relationships")).get(name)).get("data")
-    items = data if isinstance(data, list) else [data] if isinstance(data, dict) else []
-    return [as_str(as_dict(item).get("id"), 64) for item in items if as_dict(item).get("id")]
-
-
 def event_conversation_id(name: str, data: dict) -> str:
     """The conversation an event is about, for search and locking; empty when none."""
     if name.startswith("kustomer.conversation."):
@@ -130,3 +131,135 @@ def changed_custom_keys(changes: Any) -> set[str] | None:
         elif name not in ("updatedAt", "rev", "modifiedAt", "modifiedBy"):
             return None
     return keys
+
+
+def resource_id(resource: Any) -> str:
+    return as_str(as_dict(resource).get("id"), 64)
+
+
+def attributes(resource: Any) -> dict:
+    return as_dict(as_dict(resource).get("attributes"))
+
+
+# --- Messages, notes and drafts ---------------------------------------------------------------
+
+
+def message_body_text(attrs: dict) -> str:
+    """Assumption: a long email's full text is in meta.body when present, else in preview."""
+    body = as_dict(attrs.get("meta")).get("body")
+    if isinstance(body, str) and body.strip():
+        return body
+    preview = attrs.get("preview")
+    return preview if isinstance(preview, str) else ""
+
+
+def message_text(message: Any) -> str:
+    """A message resource's full text."""
+    return message_body_text(attributes(message))
+
+
+def message_is_outbound(message: Any) -> bool:
+    """Written by the team (or us), not the customer."""
+    return attributes(message).get("direction") == "out"
+
+
+def message_draft_id(message: Any) -> str:
+    """Assumption: a message sent from a draft names the draft in meta.draftId (or a `draft` relationship)."""
+    meta = as_dict(attributes(message).get("meta"))
+    return as_str(meta.get("draftId"), 64) or related_id(as_dict(message), "draft")
+
+
+def draft_is_sent(draft: Any) -> bool:
+    """Assumption: a sent draft either leaves the conversation's draft list or says status "sent"."""
+    attrs = attributes(draft)
+    return attrs.get("status") == "sent" or bool(attrs.get("sentAt"))
+
+
+def body_text(resource: Any) -> str:
+    """The `body` of a note or a draft, stripped."""
+    return as_str(attributes(resource).get("body"), 100_000).strip()
+
+
+def email_headers(meta: Any) -> dict[str, str]:
+    """An email message's headers with lower-case names, whether Kustomer sent an object or a list.
+
+    Top-level text or flag fields of `meta` count too (some senders put Precedence there).
+    """
+    meta = as_dict(meta)
+    raw = meta.get("headers")
+    pairs: list[tuple] = []
+    if isinstance(raw, dict):
+        pairs = list(raw.items())
+    elif isinstance(raw, list):
+        pairs = [(as_dict(h).get("name"), as_dict(h).get("value")) for h in raw]
+    pairs += [(k, v) for k, v in meta.items() if isinstance(v, str | bool)]
+    return {str(k).lower(): str(v).strip().lower() for k, v in pairs if k and v is not None}
+
+
+def email_sender(meta: Any) -> str:
+    """The sender's address of an email message (`meta.from` as text, object or list), lower-case."""
+    sender = as_dict(meta).get("from")
+    if isinstance(sender, dict):
+        sender = sender.get("email")
+    elif isinstance(sender, list) and sender:
+        sender = as_dict(sender[0]).get("email")
+    return str(sender or "").strip().lower()
+
+
+# --- Customers and custom objects (orders) ----------------------------------------------------
+
+
+def customer_emails(customer: Any) -> set[str]:
+    """A customer record's email addresses, lower-case."""
+    emails = {
+        as_str(as_dict(e).get("email")).strip().lower() for e in as_list(attributes(customer).get("emails"))
+    }
+    return emails - {""}
+
+
+def kobject_field(kobject: Any, path: str) -> Any:
+    """A KObject field by the mapping's dotted path (`externalId`, `custom.statusStr`) in its attributes."""
+    value: Any = attributes(kobject)
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def kobject_created_at(kobject: Any) -> datetime | None:
+    return as_datetime(attributes(kobject).get("createdAt"))
+
+
+def kobject_customer_id(kobject: Any) -> str:
+    """The customer a KObject (an order) belongs to."""
+    return related_id(as_dict(kobject), "customer")
+
+
+# --- Conversation snapshots -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssignmentSnapshot:
+    """Who a conversation was assigned to as one stored payload showed it, and when."""
+
+    rev: int
+    updated_at: datetime | None
+    teams: tuple[str, ...]
+    users: tuple[str, ...]
+
+
+def assignment_snapshot(body: str) -> AssignmentSnapshot | None:
+    """The assignment a stored conversation event shows; None when it says nothing about it."""
+    try:
+        attrs = attributes(as_dict(json.loads(body)).get("data"))
+    except ValueError:
+        return None
+    if "assignedTeams" not in attrs and "assignedUsers" not in attrs:
+        return None
+    return AssignmentSnapshot(
+        rev=as_int(attrs.get("rev")) or 0,
+        updated_at=as_datetime(attrs.get("updatedAt")),
+        teams=tuple(sorted(as_str(t, 64) for t in as_list(attrs.get("assignedTeams")))),
+        users=tuple(sorted(as_str(u, 64) for u in as_list(attrs.get("assignedUsers")))),
+    )

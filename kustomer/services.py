@@ -17,7 +17,7 @@ from bearscope.queue import enqueue_each_on_commit, enqueue_on_commit
 from bearscope.redaction import secrets_redact
 
 from . import signals
-from .client import KustomerError, client_get, message_body_text
+from .client import KustomerError, client_get
 from .exceptions import EventProcessingFailed
 from .models import Conversation, ConversationDispatch, CustomAttributeNames, Customer, Message, WebhookEvent
 from .payloads import (
@@ -30,6 +30,7 @@ from .payloads import (
     changed_custom_keys,
     event_conversation_id,
     json_clean,
+    message_body_text,
     related_id,
     text_clean,
 )
@@ -91,7 +92,7 @@ def webhook_event_receive(
     return event, True
 
 
-def webhook_event_process(*, event_id: int) -> WebhookEvent:
+def webhook_event_process(*, event_pk: int) -> WebhookEvent:
     """Apply one stored event to the mirror and fire dispatch points; safe to run twice.
 
     Ends the event `processed`, `ignored` (with the reason) or `failed` (with the error). A
@@ -101,7 +102,7 @@ def webhook_event_process(*, event_id: int) -> WebhookEvent:
     ours = machine_user_id()
     try:
         with transaction.atomic():
-            event = WebhookEvent.objects.select_for_update().get(pk=event_id)
+            event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
             if event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
                 return event
             status, reason = _event_apply(event, ours)
@@ -113,15 +114,15 @@ def webhook_event_process(*, event_id: int) -> WebhookEvent:
     except WebhookEvent.DoesNotExist:
         raise
     except Exception as exc:
-        WebhookEvent.objects.filter(pk=event_id).update(
+        WebhookEvent.objects.filter(pk=event_pk).update(
             status=WebhookEvent.Status.FAILED,
             error=secrets_redact(traceback.format_exc(limit=8))[-4000:],
             attempts=F("attempts") + 1,
             updated_at=timezone.now(),
         )
-        attempts = WebhookEvent.objects.filter(pk=event_id).values_list("attempts", flat=True).first() or 0
+        attempts = WebhookEvent.objects.filter(pk=event_pk).values_list("attempts", flat=True).first() or 0
         retryable = attempts < settings.KUSTOMER_EVENT_MAX_ATTEMPTS
-        logger.warning("Webhook event %s failed (attempt %s): %s", event_id, attempts, exc)
+        logger.warning("Webhook event %s failed (attempt %s): %s", event_pk, attempts, exc)
         raise EventProcessingFailed(str(exc), retryable=retryable) from exc
 
 
@@ -284,7 +285,13 @@ def _conversation_apply(data: dict, event: WebhookEvent) -> Outcome:
         conversation.resolved_count += 1
     conversation.save()
     if resolved_now:
-        _dispatch(conversation, ConversationDispatch.Kind.RESOLVED, conversation.resolved_count, event)
+        _dispatch(
+            conversation,
+            ConversationDispatch.Kind.RESOLVED,
+            conversation.resolved_count,
+            event,
+            resolved_at=updated_at or event.received_at,
+        )
     return WebhookEvent.Status.PROCESSED, ""
 
 
@@ -361,13 +368,15 @@ DISPATCH_SIGNALS = {
 }
 
 
-def _dispatch(conversation: Conversation, kind: str, occurrence: int, event: WebhookEvent) -> bool:
-    """Record the occurrence and tell receivers, unless it was recorded before."""
+def _dispatch(
+    conversation: Conversation, kind: str, occurrence: int, event: WebhookEvent, **details: Any
+) -> bool:
+    """Record the occurrence and tell receivers (with `details`), unless it was recorded before."""
     _, created = ConversationDispatch.objects.get_or_create(
         conversation=conversation, kind=kind, occurrence=occurrence, defaults={"event": event}
     )
     if created:
         DISPATCH_SIGNALS[kind].send(
-            sender=Conversation, conversation=conversation, occurrence=occurrence, event=event
+            sender=Conversation, conversation=conversation, occurrence=occurrence, event=event, **details
         )
     return created

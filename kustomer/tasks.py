@@ -6,16 +6,15 @@ from django.conf import settings
 
 from bearscope.sweeps import sweep_run
 
+from . import services
 from .exceptions import EventProcessingFailed
 from .models import WebhookEvent
-from .services import events_sweep
-from .services import webhook_event_process as process
 
 
 def webhook_event_process(event_pk: int) -> str:
     """Process one stored webhook event; re-raise only while the event has attempts left."""
     try:
-        return process(event_id=event_pk).status
+        return services.webhook_event_process(event_pk=event_pk).status
     except WebhookEvent.DoesNotExist:
         return "missing"
     except EventProcessingFailed as exc:
@@ -29,6 +28,6 @@ def sweep() -> str:
     after = timedelta(minutes=settings.KUSTOMER_EVENT_SWEEP_MINUTES)
     return sweep_run(
         sweeper="Webhook event sweeper",
-        steps=[("events", WebhookEvent, lambda: events_sweep(older_than=after))],
+        steps=[("events", WebhookEvent, lambda: services.events_sweep(older_than=after))],
     ).summary
 

@@ -17,18 +17,14 @@ from autoreply.models import (
     Escalation,
     Mode,
 )
-from autoreply.services import (
-    ESCALATION_NOTE,
-    classification_autoreply,
-    decisions_sweep,
-    escalations_sweep,
-    replies_sweep,
-    reply_deliver,
-)
+from autoreply.services.deciding import classification_autoreply, decisions_sweep
+from autoreply.services.delivery import replies_sweep, reply_deliver
+from autoreply.services.escalation import ESCALATION_NOTE, escalations_sweep
 from bearscope.testing.messages_server import reply_json
 from classification.models import Classification, ClassifierSettings
-from kustomer.client import client_get, message_body_text
+from kustomer.client import client_get
 from kustomer.models import Message
+from kustomer.payloads import message_body_text
 from kustomer.tests.helpers import post_webhook
 from kustomer.tests.sandbox_fixtures import (
     AMBIGUOUS_CUSTOMER_ID,
@@ -53,7 +49,7 @@ ESCALATION_LINE = AutoReplySettings._meta.get_field("escalation_line").default
 
 def decide(classification: Classification, capture) -> AutoReplyDecision:
     with capture(execute=True):
-        return classification_autoreply(classification_id=classification.pk)
+        return classification_autoreply(classification_pk=classification.pk)
 
 
 @pytest.fixture
@@ -379,7 +375,7 @@ class TestExactlyOnce:
             with django_capture_on_commit_callbacks(execute=True):
                 assert post_webhook(client, {**payload, "id": event_id}).status_code == 200
         with django_capture_on_commit_callbacks(execute=True):
-            classification_autoreply(classification_id=Classification.objects.get().pk)
+            classification_autoreply(classification_pk=Classification.objects.get().pk)
             replies_sweep(older_than=timedelta(0))
         assert len(messages_server.message_requests) == 1
         assert AutoReplyDecision.objects.count() == 1
@@ -417,7 +413,7 @@ class TestExactlyOnce:
         reply = self._reply_left_sending(maya, classified, django_capture_on_commit_callbacks, minutes_ago=10)
         client = client_get()  # what the dead worker had done: the draft made and sent
         draft = client.draft_create(
-            CUSTOMER_ID, conversation_id=CONVERSATION_ID, channel="email", body=reply.body
+            CUSTOMER_ID, conversation_kustomer_id=CONVERSATION_ID, channel="email", body=reply.body
         )
         client.draft_send(draft["id"])
         with django_capture_on_commit_callbacks(execute=True):
@@ -431,8 +427,8 @@ class TestExactlyOnce:
         self, starter, maya, classified, kustomer_sandbox, django_capture_on_commit_callbacks
     ):
         reply = self._reply_left_sending(maya, classified, django_capture_on_commit_callbacks, minutes_ago=10)
-        reply_deliver(reply_id=reply.pk)
-        reply_deliver(reply_id=reply.pk)
+        reply_deliver(reply_pk=reply.pk)
+        reply_deliver(reply_pk=reply.pk)
         reply.refresh_from_db()
         assert reply.state == "sent"
         assert len(outbound(sandbox_conversation(kustomer_sandbox, CONVERSATION_ID))) == 1
@@ -442,7 +438,7 @@ class TestExactlyOnce:
     ):
         reply = self._reply_left_sending(maya, classified, django_capture_on_commit_callbacks, minutes_ago=0)
         assert replies_sweep() == []
-        assert reply_deliver(reply_id=reply.pk).state == "sending"
+        assert reply_deliver(reply_pk=reply.pk).state == "sending"
         assert outbound(sandbox_conversation(kustomer_sandbox, CONVERSATION_ID)) == []
 
     def test_an_ambiguous_send_failure_is_reconciled_before_a_retry(
@@ -562,9 +558,9 @@ def test_concurrent_workers_send_one_reply(live, mirrored, classified, kustomer_
     def worker() -> None:
         try:
             barrier.wait()
-            classification_autoreply(classification_id=classification.pk)
+            classification_autoreply(classification_pk=classification.pk)
             for reply_id in AutoReply.objects.values_list("pk", flat=True):
-                reply_deliver(reply_id=reply_id)
+                reply_deliver(reply_pk=reply_id)
         except BaseException as exc:  # collected so the test fails with it, not a silent thread
             errors.append(exc)
         finally:

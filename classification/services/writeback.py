@@ -83,10 +83,10 @@ def writeback_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> list[int
             updated_at__lt=timezone.now() - older_than,
         ).values_list("pk", flat=True)[:SWEEP_BATCH]
     )
-    writebacks_enqueue(classification_ids=stale)
+    writebacks_enqueue(classification_pks=stale)
     return stale
 
 
-def writebacks_enqueue(*, classification_ids: list[int]) -> int:
-    enqueue_each_on_commit(WRITEBACK_TASK, classification_ids, name="writeback")
-    return len(classification_ids)
+def writebacks_enqueue(*, classification_pks: list[int]) -> int:
+    enqueue_each_on_commit(WRITEBACK_TASK, classification_pks, name="writeback")
+    return len(classification_pks)

@@ -74,7 +74,7 @@ class TestAnalysis:
 
         run_due(django_capture_on_commit_callbacks)
         run_due(django_capture_on_commit_callbacks)  # the sweeper and a redelivered task: no change
-        services.conversation_analyse(analysis_id=analysis.pk)
+        services.conversation_analyse(analysis_pk=analysis.pk)
         analysis.refresh_from_db()
         assert ConversationAnalysis.objects.count() == 1
         assert analysis.status == ConversationAnalysis.Status.DONE
@@ -130,7 +130,7 @@ class TestAnalysis:
         settings.ANTHROPIC_API_KEY = ""
         conversation = ConversationFactory(kustomer_id=CONVERSATION_ID, status="done", message_count=1)
         analysis = services.analysis_schedule(conversation=conversation, occurrence=1)
-        services.conversation_analyse(analysis_id=analysis.pk, force=True)
+        services.conversation_analyse(analysis_pk=analysis.pk, force=True)
         analysis.refresh_from_db()
         assert analysis.messages_fetched == 1
         assert Message.objects.filter(conversation=conversation, direction="in").count() == 1
@@ -149,7 +149,7 @@ class TestAnalysis:
         )
         analysis = services.analysis_schedule(conversation=conversation, occurrence=1)
         ConversationAnalysis.objects.filter(pk=analysis.pk).update(resolved_at=start + timedelta(hours=1))
-        analysis = services.conversation_analyse(analysis_id=analysis.pk, force=True)
+        analysis = services.conversation_analyse(analysis_pk=analysis.pk, force=True)
         assert analysis.first_response_seconds == 20 * 60
         assert analysis.customer_wait_seconds == 60  # the auto-reply answered after a minute
         assert (analysis.customer_messages, analysis.agent_messages) == (1, 1)
@@ -173,7 +173,7 @@ class TestExtraction:
 
     def test_a_valid_answer_is_stored_with_its_cost(self, messages_server):
         messages_server.script(reply_json(VALID_ANSWER))
-        analysis = services.analysis_extract(analysis_id=self.computed().pk)
+        analysis = services.analysis_extract(analysis_pk=self.computed().pk)
         assert analysis.extraction_status == Extraction.DONE
         assert (analysis.root_cause.key, analysis.resolution_method.key) == (
             "shipping_delay",
@@ -196,7 +196,7 @@ class TestExtraction:
     )
     def test_invalid_output_is_flagged_not_dropped(self, messages_server, answer, reason):
         messages_server.script(reply_json(answer))
-        analysis = services.analysis_extract(analysis_id=self.computed().pk)
+        analysis = services.analysis_extract(analysis_pk=self.computed().pk)
         assert analysis.extraction_status == Extraction.INVALID
         assert reason in analysis.extraction_error
         assert analysis.raw_output  # kept for review in the admin
@@ -209,7 +209,7 @@ class TestExtraction:
 
         settings.LLM_MAX_RETRIES = 0
         messages_server.script(error(529))
-        analysis = services.analysis_extract(analysis_id=self.computed().pk)
+        analysis = services.analysis_extract(analysis_pk=self.computed().pk)
         assert analysis.extraction_status == Extraction.FAILED
         assert services.analyses_sweep() == []
         assert services.extractions_sweep() == [analysis.pk]
@@ -274,12 +274,12 @@ def test_an_extraction_another_worker_is_running_is_left_alone(messages_server):
     analysis = AnalysisFactory(
         extraction_status=Extraction.PENDING, root_cause=None, extraction_started_at=timezone.now()
     )
-    assert services.analysis_extract(analysis_id=analysis.pk).extraction_status == Extraction.PENDING
+    assert services.analysis_extract(analysis_pk=analysis.pk).extraction_status == Extraction.PENDING
     assert messages_server.message_requests == []
     ConversationAnalysis.objects.filter(pk=analysis.pk).update(
         # Older than the task timeout: django-q2 has killed that worker.
         extraction_started_at=timezone.now() - task_claim_expiry() - timedelta(seconds=1)
     )
     messages_server.script(reply_json(VALID_ANSWER))
-    analysis = services.analysis_extract(analysis_id=analysis.pk)
+    analysis = services.analysis_extract(analysis_pk=analysis.pk)
     assert (analysis.extraction_status, analysis.extraction_started_at) == (Extraction.DONE, None)

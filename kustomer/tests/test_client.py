@@ -7,7 +7,7 @@ import pytest
 import requests
 from django.db import connections
 
-from kustomer.client import KustomerClient, client_get, message_body_text, ratelimit_reset_seconds
+from kustomer.client import KustomerClient, client_get, ratelimit_reset_seconds
 from kustomer.exceptions import (
     KustomerAuthError,
     KustomerBadRequest,
@@ -18,6 +18,7 @@ from kustomer.exceptions import (
     KustomerUnknownOutcome,
 )
 from kustomer.models import RateWindow
+from kustomer.payloads import message_body_text
 from kustomer.ratelimit import DatabaseBudget, RateBudget, RedisBudget
 
 from .sandbox_fixtures import CUSTOMER_ID as CUSTOMER
@@ -87,7 +88,7 @@ class TestCalls:
         assert note["id"]
         draft = client.draft_create(
             seeded["customer"],
-            conversation_id=seeded["conversation"],
+            conversation_kustomer_id=seeded["conversation"],
             channel="email",
             body="Your order shipped.",
         )

@@ -226,9 +226,9 @@ class TestResolved:
     def test_processing_the_same_event_twice_changes_nothing(self, deliver, fired):
         deliver(fixture("conversation_create"))
         event = deliver(fixture("conversation_update_status_done"))
-        webhook_event_process(event_id=event.pk)
+        webhook_event_process(event_pk=event.pk)
         WebhookEvent.objects.filter(pk=event.pk).update(status=WebhookEvent.Status.RECEIVED)
-        webhook_event_process(event_id=event.pk)  # as if the queue delivered it again mid-flight
+        webhook_event_process(event_pk=event.pk)  # as if the queue delivered it again mid-flight
         assert fired == [("resolved", CONVERSATION_ID, 1)]
         assert ConversationDispatch.objects.filter(kind="resolved").count() == 1
 

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from autoreply.models import AutoReplyPolicy, Mode
-from autoreply.services import ModeChangeError, ReadinessNotMet, policy_mode_set, threshold_parse
+from autoreply.services.modes import ModeChangeError, ReadinessNotMet, policy_mode_set, threshold_parse
 
 
 class Command(BaseCommand):

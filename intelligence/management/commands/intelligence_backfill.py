@@ -67,7 +67,7 @@ class Command(BaseCommand):
         waiting = self._waiting(since)
         bar = ProgressBar(waiting.count(), "Computing ", self.stderr)
         for pk in waiting.iterator():
-            services.conversation_analyse(analysis_id=pk, force=True, extract=False)
+            services.conversation_analyse(analysis_pk=pk, force=True, extract=False)
             bar.advance()
         bar.close()
 
@@ -77,11 +77,11 @@ class Command(BaseCommand):
         total = waiting.count() + self._needing_extraction(since).count()
         bar = ProgressBar(total, "Analysing ", self.stderr)
         for pk in waiting.iterator():
-            services.conversation_analyse(analysis_id=pk, force=True, extract=False)
-            services.analysis_extract(analysis_id=pk)
+            services.conversation_analyse(analysis_pk=pk, force=True, extract=False)
+            services.analysis_extract(analysis_pk=pk)
             bar.advance()
         for pk in self._needing_extraction(since).values_list("pk", flat=True).iterator():
-            services.analysis_extract(analysis_id=pk)
+            services.analysis_extract(analysis_pk=pk)
             bar.advance()
         bar.close()
         self._report(since)
@@ -95,7 +95,7 @@ class Command(BaseCommand):
         for start in range(0, len(waiting), size):
             chunk = waiting[start : start + size]
             for pk in chunk:
-                services.conversation_analyse(analysis_id=pk, force=True, extract=False)
+                services.conversation_analyse(analysis_pk=pk, force=True, extract=False)
             batch_ids += self._submit(list(pending.filter(pk__in=chunk)), bar)
         # Then those computed earlier and still missing their extraction; submitted ones leave the set.
         while earlier := list(pending[:size]):
