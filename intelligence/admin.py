@@ -18,8 +18,6 @@ class TaxonomyAdmin(admin.ModelAdmin):
     search_fields = ("key", "name", "description")
 
 
-
-
 @admin.register(InsightsSettings)
 class InsightsSettingsAdmin(SingletonAdmin):
     fieldsets = ((None, {"description": "Claude's prices: " + price_list(), "fields": ("model_id",)}),)

@@ -119,12 +119,6 @@ def effort_score(
     return Decimal(str(round(min(score, EFFORT_MAX), 1)))
 
 
-def effort_band(score: Decimal | float | None) -> str:
-    if score is None:
-        return ""
-    return next(key for key, _, upper in EFFORT_BANDS if float(score) < upper)
-
-
 def metrics_compute(
     *,
     messages: Sequence[ThreadMessage],

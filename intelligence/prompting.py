@@ -65,7 +65,6 @@ def static_prompt_build() -> StaticPrompt:
     return StaticPrompt(text=text, version=hashlib.sha256(text.encode()).hexdigest()[:12], schema=schema)
 
 
-
 def thread_text(conversation: Conversation, budget: int = THREAD_CHAR_BUDGET) -> str:
     """Every message, oldest first, labelled Customer or Team, cut to `budget` characters."""
     parts = [f"Subject: {conversation.name or '(none)'}"]

@@ -10,7 +10,10 @@ from django.views.decorators.http import require_GET
 
 from bearscope.access import permission_page_required
 
-from .dashboards import PAGES, Panel, drilldown, filter_choices, filters_from
+from .dashboards.drilldown import drilldown
+from .dashboards.filters import filters_from
+from .dashboards.pages import PAGES, filter_choices
+from .dashboards.panels import Panel
 
 INSIGHTS_PERMISSION = "intelligence.view_insights"
 

@@ -5,21 +5,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('intelligence', '0004_extraction_started_at'),
+        ("intelligence", "0004_extraction_started_at"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='InsightsSettings',
+            name="InsightsSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('model_id', models.CharField(default=intelligence.models.insights_model_default, help_text="Reads the whole resolved thread and judges root cause, resolution and the agent's accuracy and tone: a longer, harder reading than routing, so a larger model by default. Its price per token is shown above.", max_length=64, verbose_name='Claude model')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "model_id",
+                    models.CharField(
+                        default=intelligence.models.insights_model_default,
+                        help_text="Reads the whole resolved thread and judges root cause, resolution and the agent's accuracy and tone: a longer, harder reading than routing, so a larger model by default. Its price per token is shown above.",
+                        max_length=64,
+                        verbose_name="Claude model",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'insights settings',
-                'verbose_name_plural': 'insights settings',
+                "verbose_name": "insights settings",
+                "verbose_name_plural": "insights settings",
             },
         ),
     ]

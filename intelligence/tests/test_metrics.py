@@ -7,7 +7,6 @@ from intelligence.metrics import (
     AssignmentState,
     ThreadMessage,
     customer_wait_seconds,
-    effort_band,
     effort_score,
     first_response_seconds,
     metrics_compute,
@@ -70,12 +69,6 @@ def test_effort_score_formula_and_cap():
     assert effort_score(
         customer_messages=30, transfers=9, reopens=9, customer_wait_seconds=99 * 3600
     ) == Decimal("5.0")
-    assert [effort_band(x) for x in (Decimal("1.0"), Decimal("2.0"), Decimal("3.9"), Decimal("5.0"))] == [
-        "low",
-        "moderate",
-        "high",
-        "very_high",
-    ]
 
 
 def test_metrics_compute_on_a_reopened_transferred_thread():

@@ -1,0 +1,1 @@
+"""Reads of the insight dashboards: filters, panels and their sources, pages, drill-downs."""

@@ -1,0 +1,220 @@
+"""The conversations behind a dashboard figure (drill-downs), and their CSV rows."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from classification.models import Classification, TriageReview
+
+from .. import autoreplies
+from ..metrics import EFFORT_BANDS
+from ..models import ConversationAnalysis, ResolutionMethod, RootCause
+from ..rollups import analyses_counted
+from .filters import FILTER_DIMENSIONS, Filters, blank_value, filters_from
+from .pages import BACKLOG_BANDS
+from .panels import average, intent_names, key_label, key_names
+
+DRILL_LIMIT = 200
+ROUTE_LABELS = {"auto": "auto-routed", "triage": "sent to triage"}
+
+
+@dataclass
+class DrillDown:
+    title: str
+    columns: list[str]
+    rows: list[list]
+    total: int
+
+
+def drilldown(params: Mapping[str, str], *, limit: int | None = DRILL_LIMIT) -> DrillDown:
+    filters = filters_from(params)
+    kind = params.get("list", "")
+    if kind == "backlog":
+        return _backlog_list(filters, params.get("age", ""), limit)
+    if kind == "reviews":
+        return _review_list(filters, params, limit)
+    if kind == "autoreply":
+        return _autoreply_list(filters, params, limit)
+    return _analysis_list(params, limit)
+
+
+def _analysis_list(params: Mapping[str, str], limit: int | None) -> DrillDown:
+    filters = filters_from(params)
+    low, high = filters.bounds
+    analyses = analyses_counted().filter(
+        resolved_at__gte=low,
+        resolved_at__lt=high,
+        **{name: blank_value(params[name]) for name in FILTER_DIMENSIONS if params.get(name)},
+    )
+    described = []
+    if params.get("route") in ROUTE_LABELS:
+        analyses = analyses.filter(route=params["route"])
+        described.append(ROUTE_LABELS[params["route"]])
+    if params.get("root_cause"):
+        key = blank_value(params["root_cause"])
+        analyses = analyses.filter(root_cause__key=key)
+        described.append(f"root cause {key_label(key_names(RootCause), key, 'none').lower()}")
+    if params.get("method"):
+        analyses = analyses.filter(resolution_method__key=params["method"])
+        described.append(f"resolved by {key_label(key_names(ResolutionMethod), params['method']).lower()}")
+    keys = [key for key, _, _ in EFFORT_BANDS]
+    if params.get("band") in keys:
+        index = keys.index(params["band"])
+        _, label, upper = EFFORT_BANDS[index]
+        if index > 0:
+            analyses = analyses.filter(effort_score__gte=EFFORT_BANDS[index - 1][2])
+        if index < len(EFFORT_BANDS) - 1:
+            analyses = analyses.filter(effort_score__lt=upper)
+        described.append(f"effort {label.lower()}")
+    rows = analyses.select_related("conversation", "root_cause", "resolution_method").order_by(
+        "-resolved_at", "-pk"
+    )
+    shown = rows[:limit] if limit else rows.iterator(chunk_size=2000)
+    intents = intent_names()
+    table = [
+        [
+            a.resolved_at.strftime("%Y-%m-%d %H:%M"),
+            a.conversation.name or a.conversation.kustomer_id,
+            a.conversation.kustomer_id,
+            key_label(intents, a.intent),
+            a.channel,
+            a.team,
+            a.agent,
+            average(a.first_response_seconds or 0, 1 if a.first_response_seconds is not None else 0, 60),
+            average(a.resolution_seconds or 0, 1 if a.resolution_seconds is not None else 0, 3600),
+            a.transfers,
+            a.reopens,
+            a.effort_score,
+            a.root_cause.name if a.root_cause else "",
+            a.resolution_method.name if a.resolution_method else "",
+            a.tone_score,
+            a.accuracy_score,
+            a.summary
+            if a.extraction_status == ConversationAnalysis.Extraction.DONE
+            else a.get_extraction_status_display(),
+        ]
+        for a in shown
+    ]
+    return DrillDown(
+        title="Resolved conversations" + (f": {', '.join(described)}" if described else ""),
+        columns=[
+            "Resolved",
+            "Conversation",
+            "Kustomer id",
+            "Intent",
+            "Channel",
+            "Team",
+            "Agent",
+            "First response (min)",
+            "Time to resolution (h)",
+            "Transfers",
+            "Reopens",
+            "Effort",
+            "Root cause",
+            "Resolution method",
+            "Tone",
+            "Accuracy",
+            "Summary",
+        ],
+        rows=table,
+        total=rows.count() if limit else len(table),
+    )
+
+
+def _backlog_list(filters: Filters, age: str, limit: int | None) -> DrillDown:
+    now = timezone.now()
+    waiting = Classification.objects.filter(
+        route=Classification.Route.TRIAGE,
+        status=Classification.Status.DONE,
+        current=True,
+        review__isnull=True,
+    ).select_related("conversation", "intent")
+    if filters.intent:
+        waiting = waiting.filter(intent__key=filters.intent)
+    band = next((b for b in BACKLOG_BANDS if b[0] == age), None)
+    if band:
+        if band[2]:
+            waiting = waiting.filter(classified_at__lte=now - band[2])
+        if band[3]:
+            waiting = waiting.filter(classified_at__gt=now - band[3])
+    waiting = waiting.order_by("classified_at", "pk")
+    shown = waiting[:limit] if limit else waiting
+    rows = [
+        [
+            c.classified_at.strftime("%Y-%m-%d %H:%M") if c.classified_at else "",
+            c.conversation.name or c.conversation.kustomer_id,
+            c.conversation.kustomer_id,
+            c.intent.name if c.intent else "",
+            c.confidence,
+            c.route_reason,
+        ]
+        for c in shown
+    ]
+    return DrillDown(
+        title="Waiting for a reviewer" + (f": {band[1].lower()}" if band else ""),
+        columns=["Classified", "Conversation", "Kustomer id", "AI intent", "Confidence", "Why in triage"],
+        rows=rows,
+        total=waiting.count() if limit else len(rows),
+    )
+
+
+def _review_list(filters: Filters, params: Mapping[str, str], limit: int | None) -> DrillDown:
+    low, high = filters.bounds
+    reviews = TriageReview.objects.filter(created_at__gte=low, created_at__lt=high).select_related(
+        "classification__conversation", "classification__intent", "intent", "reviewer"
+    )
+    if params.get("ai_intent"):
+        reviews = reviews.filter(classification__intent__key=blank_value(params["ai_intent"]) or None)
+    if params.get("agreed") in ("0", "1"):
+        reviews = reviews.filter(agreed=params["agreed"] == "1")
+    reviews = reviews.order_by("-created_at", "-pk")
+    shown = reviews[:limit] if limit else reviews
+    rows = [
+        [
+            r.created_at.strftime("%Y-%m-%d %H:%M"),
+            r.classification.conversation.name or r.classification.conversation.kustomer_id,
+            r.classification.conversation.kustomer_id,
+            r.classification.intent.name if r.classification.intent else "",
+            r.intent.name,
+            "Agreed" if r.agreed else "Corrected",
+            r.reviewer.get_username() if r.reviewer else "",
+        ]
+        for r in shown
+    ]
+    return DrillDown(
+        title="Triage reviews",
+        columns=[
+            "Reviewed",
+            "Conversation",
+            "Kustomer id",
+            "AI intent",
+            "Reviewer's intent",
+            "Verdict",
+            "Reviewer",
+        ],
+        rows=rows,
+        total=reviews.count() if limit else len(rows),
+    )
+
+
+def _autoreply_list(filters: Filters, params: Mapping[str, str], limit: int | None) -> DrillDown:
+    decisions = autoreplies.decisions_for(
+        *filters.bounds,
+        mode=params.get("ar_mode", ""),
+        verdict=params.get("ar_verdict", ""),
+        grade=params.get("ar_grade", ""),
+    ).select_related("review")
+    shown = decisions[:limit] if limit else decisions
+    rows = [
+        [
+            d.created_at.strftime("%Y-%m-%d %H:%M"),
+            d.conversation.name or d.conversation.kustomer_id,
+            d.conversation.kustomer_id,
+            f"{d.mode} / {d.verdict}{f' ({d.reason})' if d.reason else ''} / "
+            + (d.review.grade if hasattr(d, "review") else autoreplies.NOT_GRADED),
+        ]
+        for d in shown
+    ]
+    columns = ["Decided", "Conversation", "Kustomer id", "Mode, outcome, shadow approval"]
+    return DrillDown(title="Auto-reply decisions", columns=columns, rows=rows, total=decisions.count())

@@ -1,0 +1,308 @@
+"""The panels of each dashboard page (overview, causes and effort, agents) and the filter choices."""
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from classification.models import Classification, TriageReview
+
+from .. import autoreplies
+from ..metrics import EFFORT_BANDS
+from ..models import DailyRollup, ResolutionMethod, RootCause
+from .filters import FILTER_DIMENSIONS, Filters, drill_link
+from .panels import Panel, agent_cells, average, intent_names, key_label, key_names, over_time, segment_cells
+
+BACKLOG_BANDS = [
+    ("lt1h", "Under 1 hour", None, timedelta(hours=1)),
+    ("1-4h", "1 to 4 hours", timedelta(hours=1), timedelta(hours=4)),
+    ("4-24h", "4 to 24 hours", timedelta(hours=4), timedelta(hours=24)),
+    ("1-3d", "1 to 3 days", timedelta(days=1), timedelta(days=3)),
+    ("gt3d", "Over 3 days", timedelta(days=3), None),
+]
+
+
+def overview_panels(filters: Filters) -> list[Panel]:
+    cells = segment_cells(filters)
+    intents = intent_names()
+    volume = Panel("volume", "Volume by intent over time", [], chart="stacked")
+    over_time(volume, filters, cells, lambda c: {c["intent"]: c["conversations"]}, "intent", intents)
+
+    routing = Panel(
+        "routing",
+        "Auto-routed and triage share",
+        ["Intent", "Auto-routed", "Triage", "Auto-routed share"],
+        chart="stacked",
+        chart_columns=[1, 2],
+        note="Resolved conversations by how classification routed them.",
+    )
+    by_intent: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for cell in cells:
+        by_intent[cell["intent"]][0] += cell["auto_routed"]
+        by_intent[cell["intent"]][1] += cell["triaged"]
+    for key, (auto, triage) in sorted(by_intent.items(), key=lambda item: -sum(item[1])):
+        if auto + triage:
+            routing.add(
+                [key_label(intents, key), auto, triage, f"{auto / (auto + triage):.0%}"],
+                [
+                    None,
+                    drill_link(filters, intent=key or "-", route="auto"),
+                    drill_link(filters, intent=key or "-", route="triage"),
+                    None,
+                ],
+            )
+    return [volume, routing, backlog_panel(filters), autoreply_panel(filters), agreement_panel(filters)]
+
+
+def backlog_panel(filters: Filters) -> Panel:
+    panel = Panel(
+        "backlog",
+        "Triage backlog by age",
+        ["Waiting for", "Conversations"],
+        chart="bar",
+        chart_columns=[1],
+        note="Waiting for a reviewer now (the date range does not apply; the intent filter does).",
+        empty="Nothing is waiting for a reviewer.",
+    )
+    now = timezone.now()
+    waiting = Classification.objects.filter(
+        route=Classification.Route.TRIAGE,
+        status=Classification.Status.DONE,
+        current=True,
+        review__isnull=True,
+    )
+    if filters.intent:
+        waiting = waiting.filter(intent__key=filters.intent)
+    counts = waiting.aggregate(
+        **{
+            key: Count(
+                "pk",
+                filter=(Q(classified_at__lte=now - low) if low else Q())
+                & (Q(classified_at__gt=now - high) if high else Q()),
+            )
+            for key, _, low, high in BACKLOG_BANDS
+        }
+    )
+    if any(counts.values()):
+        for key, label, _, _ in BACKLOG_BANDS:
+            panel.add([label, counts[key]], [None, drill_link(filters, list="backlog", age=key)])
+    return panel
+
+
+def agreement_panel(filters: Filters) -> Panel:
+    panel = Panel(
+        "agreement",
+        "AI and reviewer agreement",
+        ["AI intent", "Reviewed", "Reviewer agreed", "Agreement"],
+        chart="bar",
+        chart_columns=[1, 2],
+        note="Triage reviews made in the date range: did the reviewer keep the AI's intent and sub-intent?",
+        empty="No triage reviews in this range.",
+    )
+    low, high = filters.bounds
+    reviews = TriageReview.objects.filter(created_at__gte=low, created_at__lt=high)
+    if filters.intent:
+        reviews = reviews.filter(classification__intent__key=filters.intent)
+    rows = (
+        reviews.values("classification__intent__key", "classification__intent__name")
+        .annotate(total=Count("pk"), agreed=Count("pk", filter=Q(agreed=True)))
+        .order_by("-total")
+    )
+    for row in rows:
+        key = row["classification__intent__key"] or ""
+        panel.add(
+            [
+                row["classification__intent__name"] or "No intent",
+                row["total"],
+                row["agreed"],
+                f"{row['agreed'] / row['total']:.0%}",
+            ],
+            [
+                None,
+                drill_link(filters, list="reviews", ai_intent=key or "-"),
+                drill_link(filters, list="reviews", ai_intent=key or "-", agreed="1"),
+                None,
+            ],
+        )
+    return panel
+
+
+def autoreply_panel(filters: Filters) -> Panel:
+    panel = Panel(
+        "autoreply",
+        "Auto-reply outcomes by mode and shadow approval",
+        ["Mode", "Outcome", "Shadow approval", "Decisions"],
+        chart="bar",
+        chart_columns=[3],
+        empty="No auto-reply decisions in this period.",
+    )
+    for row in autoreplies.outcome_counts(*filters.bounds):
+        panel.add(
+            [row["mode"], row["verdict"], row["grade"], row["n"]],
+            [
+                None,
+                None,
+                None,
+                drill_link(
+                    filters,
+                    list="autoreply",
+                    ar_mode=row["mode"],
+                    ar_verdict=row["verdict"],
+                    ar_grade=row["grade"],
+                ),
+            ],
+        )
+    return panel
+
+
+def causes_panels(filters: Filters) -> list[Panel]:
+    cells = segment_cells(filters, breakdowns=True)
+    causes = Panel(
+        "root_causes",
+        "Root causes over time",
+        [],
+        chart="stacked",
+        note="From Claude's reading of each resolved conversation; flagged answers are left out.",
+    )
+    over_time(causes, filters, cells, lambda c: c["root_causes"], "root_cause", key_names(RootCause))
+
+    methods = Panel(
+        "resolution_methods",
+        "Resolution methods",
+        ["Resolution method", "Conversations", "Share"],
+        chart="bar",
+        chart_columns=[1],
+    )
+    totals: dict[str, int] = defaultdict(int)
+    for cell in cells:
+        for key, n in cell["resolution_methods"].items():
+            totals[key] += n
+    total = sum(totals.values())
+    names = key_names(ResolutionMethod)
+    for key, n in sorted(totals.items(), key=lambda item: -item[1]):
+        methods.add(
+            [key_label(names, key), n, f"{n / total:.0%}"], [None, drill_link(filters, method=key), None]
+        )
+
+    effort = Panel(
+        "effort",
+        "Customer effort by intent",
+        ["Intent", *(label for _, label, _ in EFFORT_BANDS), "Average effort"],
+        chart="stacked",
+        chart_columns=list(range(1, len(EFFORT_BANDS) + 1)),
+        note="Effort score, 1 (effortless) to 5: 1 + 0.5 per customer message after the first (up to 4) "
+        "+ 0.75 per transfer (up to 2) + 1 per reopen (up to 2) + 1 per 12 hours the customer waited "
+        "(up to 24 hours), at most 5.",
+    )
+    intents = intent_names()
+    bands: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    sums: dict[str, list] = defaultdict(lambda: [0, 0])
+    for cell in cells:
+        for band, n in cell["effort_bands"].items():
+            bands[cell["intent"]][band] += n
+        sums[cell["intent"]][0] += float(cell["effort_sum"])
+        sums[cell["intent"]][1] += cell["effort_count"]
+    for key in sorted(bands, key=lambda k: -sum(bands[k].values())):
+        effort_sum, effort_count = sums[key]
+        effort.add(
+            [
+                key_label(intents, key),
+                *(bands[key].get(band, 0) for band, _, _ in EFFORT_BANDS),
+                round(effort_sum / effort_count, 1) if effort_count else None,
+            ],
+            [
+                None,
+                *(drill_link(filters, intent=key or "-", band=band) for band, _, _ in EFFORT_BANDS),
+                drill_link(filters, intent=key or "-"),
+            ],
+        )
+    return [causes, methods, effort]
+
+
+def agents_panels(filters: Filters) -> list[Panel]:
+    panel = Panel(
+        "agents",
+        "Agents",
+        [
+            "Agent",
+            "Team",
+            "Conversations",
+            "First response (min)",
+            "Time to resolution (h)",
+            "Tone (1 to 5)",
+            "Accuracy (1 to 5)",
+            "Customer effort",
+        ],
+        note="The agent assigned when the conversation was resolved. Tone and accuracy come from Claude.",
+    )
+    totals: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for cell in agent_cells(filters):
+        row = totals[(cell["agent"], cell["team"])]
+        for name in (
+            "conversations",
+            "first_response_sum",
+            "first_response_count",
+            "resolution_sum",
+            "resolution_count",
+            "tone_sum",
+            "tone_count",
+            "accuracy_sum",
+            "accuracy_count",
+            "effort_sum",
+            "effort_count",
+        ):
+            row[name] += float(cell[name])
+    for (agent, team), row in sorted(totals.items(), key=lambda item: -item[1]["conversations"]):
+        panel.add(
+            [
+                agent or "Unassigned",
+                team or "No team",
+                int(row["conversations"]),
+                average(row["first_response_sum"], row["first_response_count"], 60),
+                average(row["resolution_sum"], row["resolution_count"], 3600),
+                average(row["tone_sum"], row["tone_count"]),
+                average(row["accuracy_sum"], row["accuracy_count"]),
+                average(row["effort_sum"], row["effort_count"]),
+            ],
+            [
+                None,
+                None,
+                drill_link(filters, agent=agent or "-", team=team or "-"),
+                None,
+                None,
+                None,
+                None,
+                None,
+            ],
+        )
+    return [panel]
+
+
+PAGES: dict[str, tuple[str, Callable[[Filters], list[Panel]]]] = {
+    "overview": ("Overview", overview_panels),
+    "causes": ("Causes and effort", causes_panels),
+    "agents": ("Agents", agents_panels),
+}
+
+
+def filter_choices(filters: Filters) -> dict[str, list[tuple[str, str]]]:
+    """Values seen in the date range for each filter, with readable labels where we have them."""
+    # Each dimension from the smallest grain that has it.
+    grains = {
+        "intent": DailyRollup.Grain.INTENT,
+        "channel": DailyRollup.Grain.SEGMENT,
+        "team": DailyRollup.Grain.AGENT,
+        "agent": DailyRollup.Grain.AGENT,
+    }
+    intents = intent_names()
+    choices = {}
+    for name in FILTER_DIMENSIONS:
+        rows = DailyRollup.objects.filter(grain=grains[name], day__gte=filters.start, day__lte=filters.end)
+        values = set(rows.exclude(**{name: ""}).values_list(name, flat=True).distinct())
+        if getattr(filters, name):
+            values.add(getattr(filters, name))
+        labels = intents if name == "intent" else {}
+        choices[name] = sorted(((v, labels.get(v, v)) for v in values), key=lambda item: item[1].lower())
+    return choices
