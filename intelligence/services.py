@@ -22,6 +22,7 @@ from bearscope.llm import (
     structured_call,
 )
 from bearscope.queue import enqueue_each_on_commit, enqueue_on_commit, task_claim_expiry
+from bearscope.sweeps import SWEEP_BATCH
 from kustomer.client import KustomerError
 from kustomer.models import Conversation, Message
 from kustomer.services import conversation_messages_complete, machine_user_id
@@ -38,7 +39,6 @@ ANALYSE_TASK = "intelligence.tasks.conversation_analyse"
 EXTRACT_TASK = "intelligence.tasks.analysis_extract"
 EXTRACTION_MAX_TOKENS = 800
 EXTRACTION_MAX_ATTEMPTS = 5
-SWEEP_LIMIT = 500
 Extraction = ConversationAnalysis.Extraction
 
 
@@ -284,7 +284,7 @@ def analyses_sweep() -> list[int]:
             status=ConversationAnalysis.Status.WAITING, due_at__lte=timezone.now()
         )
         .order_by("due_at")
-        .values_list("pk", flat=True)[:SWEEP_LIMIT]
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
     enqueue_each_on_commit(ANALYSE_TASK, due, name="analyse")
     return due
@@ -300,7 +300,7 @@ def extractions_sweep() -> list[int]:
             | Q(extraction_status=Extraction.FAILED),
             status=ConversationAnalysis.Status.DONE,
             extraction_attempts__lt=EXTRACTION_MAX_ATTEMPTS,
-        ).values_list("pk", flat=True)[:SWEEP_LIMIT]
+        ).values_list("pk", flat=True)[:SWEEP_BATCH]
     )
     enqueue_each_on_commit(EXTRACT_TASK, extract, name="extract")
     return extract

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from bearscope.queue import enqueue_each_on_commit, enqueue_on_commit
 from bearscope.redaction import secrets_redact
+from bearscope.sweeps import SWEEP_BATCH
 
 from . import signals
 from .client import KustomerError, client_get
@@ -38,8 +39,6 @@ from .payloads import (
 logger = logging.getLogger(__name__)
 
 PROCESS_TASK = "kustomer.tasks.webhook_event_process"
-# Most events one sweeper run queues again; the next run takes the rest.
-SWEEP_LIMIT = 500
 MACHINE_USER_CACHE_KEY = "kustomer:machine_user_id"
 OWN_USER = "change made by BearScope's own API user"
 OWN_ATTRIBUTES_ONLY = "only BearScope's own custom attributes changed"
@@ -140,7 +139,7 @@ def events_sweep(*, older_than: timedelta) -> list[int]:
             )
         )
         .order_by("received_at")
-        .values_list("pk", flat=True)[:SWEEP_LIMIT]
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
     enqueue_each_on_commit(PROCESS_TASK, stuck, name="event")
     return stuck

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import resources as r
+from . import resources
 from .traffic import FaultRule
 
 
@@ -24,7 +24,7 @@ class SandboxConfig:
     reset_epoch: bool = False
     retry_after: bool = False
     faults: list[FaultRule] = field(default_factory=list)
-    seed_path: Path = r.SEED_PATH
+    seed_path: Path = resources.SEED_PATH
     webhook_timeout: float = 10
     verbose: bool = False
     request_log_limit: int = 10_000

@@ -3,7 +3,7 @@
 import copy
 from typing import Any
 
-from . import resources as r
+from . import resources
 from .errors import bad_request, not_found
 from .validation import PATCHABLE, custom_value_check, patch_value_check
 from .webhooks import iso_now, new_id
@@ -125,7 +125,7 @@ class ConversationsMixin:
             conv = self._conversation(conversation_id)
             customer_id = conv["relationships"]["customer"]["data"]["id"]
             self._spend_customer_write(customer_id, now)
-            note = r.note_resource(
+            note = resources.note_resource(
                 id_=new_id(),
                 conversation_id=conversation_id,
                 customer_id=customer_id,

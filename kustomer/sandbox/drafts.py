@@ -4,7 +4,7 @@ import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import resources as r
+from . import resources
 from .errors import bad_request, not_found
 from .webhooks import iso_now, new_id
 
@@ -46,7 +46,7 @@ class DraftsMixin:
                 # Unconfirmed whether Kustomer requires these: default to the thread's addresses.
                 fields.setdefault("to", self._customer_email(customer_id))
                 fields.setdefault("from", self.support_email)
-            draft = r.draft_resource(
+            draft = resources.draft_resource(
                 id_=new_id(),
                 conversation_id=conv["id"],
                 customer_id=customer_id,
@@ -89,7 +89,7 @@ class DraftsMixin:
     @staticmethod
     def _send_at(body: dict[str, Any]) -> datetime:
         try:
-            return r.parse_iso(body["sendAt"])
+            return resources.parse_iso(body["sendAt"])
         except (TypeError, ValueError, AttributeError) as exc:
             raise bad_request("sendAt must be an ISO 8601 timestamp with a timezone.", "/sendAt") from exc
 
@@ -115,5 +115,7 @@ class DraftsMixin:
         events = self._append_message(conv, message, author)
         del self.drafts[draft["id"]]
         attrs.update(status="sent", sentAt=message["attributes"]["sentAt"])
-        draft["relationships"]["message"] = r.rel("message", message["id"], f"/v1/messages/{message['id']}")
+        draft["relationships"]["message"] = resources.rel(
+            "message", message["id"], f"/v1/messages/{message['id']}"
+        )
         return copy.deepcopy(draft), events

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import resources as r
+from . import resources
 from .history_text import Writer
 from .resources import iso
 
@@ -142,7 +142,11 @@ class Generator:
             [number, f"#{number}", number.replace("-", ""), number.lower()], weights=[80, 8, 7, 5]
         )[0]
         size = rng.randrange(len(self.t["sizes"]) - 1)
-        eta = r.parse_iso(order["custom"]["estimatedDeliveryAt"]) if order else start + timedelta(days=2)
+        eta = (
+            resources.parse_iso(order["custom"]["estimatedDeliveryAt"])
+            if order
+            else start + timedelta(days=2)
+        )
         return {
             "first": first,
             "full": customer["name"],

@@ -5,7 +5,7 @@ import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import resources as r
+from . import resources
 from .errors import bad_request, not_found
 from .webhooks import iso_now, new_id
 
@@ -77,8 +77,8 @@ class OutboundMixin:
                 "updatedAt": now_iso,
             },
             "relationships": {
-                "org": r.rel("org", self.org),
-                "createdBy": r.rel("user", self.config.machine_user_id),
+                "org": resources.rel("org", self.org),
+                "createdBy": resources.rel("user", self.config.machine_user_id),
             },
             "links": {"self": f"/v1/outbound-webhooks/{id_}"},
         }

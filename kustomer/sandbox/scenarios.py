@@ -4,7 +4,7 @@ import copy
 import hashlib
 from typing import Any
 
-from . import resources as r
+from . import resources
 from .config import SandboxConfig
 from .errors import ApiError, bad_request
 from .webhooks import build_event, iso_now, new_id
@@ -28,7 +28,7 @@ class ScenariosMixin:
         with self.lock:
             customer = self._customer(str(body.get("customer_id")))
             now_iso = iso_now()
-            conv = r.conversation_resource(
+            conv = resources.conversation_resource(
                 id_=new_id(),
                 customer_id=customer["id"],
                 channel=channel,
@@ -43,7 +43,7 @@ class ScenariosMixin:
             self.conversations[conv["id"]] = conv
             self.messages[conv["id"]] = [message]
             self.notes[conv["id"]] = []
-            r.conversation_summarise(conv, [message])
+            resources.conversation_summarise(conv, [message])
             events = [
                 self._event("kustomer.conversation.create", conv),
                 self._event("kustomer.message.create", message),
@@ -115,7 +115,7 @@ class ScenariosMixin:
                 attrs.pop(key, None)
             attrs.update(status="open", ended=False, rev=1, updatedAt=attrs["createdAt"], assignedUsers=[])
             first_in = [m for m in messages if m["attributes"]["direction"] == "in"][:1]
-            r.conversation_summarise(created, first_in)
+            resources.conversation_summarise(created, first_in)
             add("kustomer.conversation.create", created)
             for message in messages:
                 add("kustomer.message.create", message)

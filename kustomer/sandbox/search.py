@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import resources as r
+from . import resources
 from .errors import bad_request
 from .routing import LARGE_PAGE_SIZE, paginate
 
@@ -27,7 +27,7 @@ def when(value: Any, pointer: str) -> datetime:
     try:
         if isinstance(value, str) and len(value) == 10:
             return datetime.fromisoformat(value).replace(tzinfo=UTC)
-        return r.parse_iso(value)
+        return resources.parse_iso(value)
     except (TypeError, ValueError, AttributeError) as exc:
         raise bad_request("Dates must be ISO 8601 with a timezone, or YYYY-MM-DD.", pointer) from exc
 
@@ -61,7 +61,7 @@ def criterion(context: str, raw: Any, pointer: str) -> Test:
             bound, compare = when(value, f"{pointer}/{field}/{op}"), DATE_OPERATORS[op]
             tests.append(
                 lambda item, bound=bound, compare=compare: compare(
-                    r.parse_iso(item["attributes"][name]), bound
+                    resources.parse_iso(item["attributes"][name]), bound
                 )
             )
         else:
@@ -121,7 +121,7 @@ class SearchMixin:
             found = [
                 item
                 for item in self._searchable(context)
-                if r.parse_iso(item["attributes"]["updatedAt"]) >= oldest and test(item)
+                if resources.parse_iso(item["attributes"]["updatedAt"]) >= oldest and test(item)
             ]
             found.sort(key=lambda item: item["id"])
             # Stable sorts from the last key to the first give a multi-key order with per-key directions.

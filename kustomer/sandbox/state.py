@@ -5,8 +5,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import history
-from . import resources as r
+from . import history, resources
 from .config import SandboxConfig
 from .conversations import ConversationsMixin
 from .drafts import DraftsMixin
@@ -52,7 +51,7 @@ class SandboxState(
     def reset(self) -> None:
         """Back to the seed: data, budgets, stats; faults and webhook subscriptions are cleared."""
         with self.lock:
-            seed = r.load_seed(self.config.seed_path)
+            seed = resources.load_seed(self.config.seed_path)
             self.seed = seed
             self.org: str = self.config.org or seed["org"]["id"]
             self.system_user: str = seed["systemUser"]
@@ -60,21 +59,21 @@ class SandboxState(
             self.support_email: str = seed["supportEmail"]
             self.order_klass: str = seed["orderKlass"]
             self.users = {
-                u["id"]: r.user_resource(
+                u["id"]: resources.user_resource(
                     u["id"], u["name"], u["email"], u["userType"], self.org, u["createdAt"]
                 )
                 for u in seed["users"]
             }
             machine = self.config.machine_user_id
-            self.users[machine] = r.user_resource(
+            self.users[machine] = resources.user_resource(
                 machine, "BearScope", "bearscope@sandbox.invalid", "machine", self.org, iso_now()
             )
-            self.teams = {t["id"]: r.team_resource(t, self.org) for t in seed["teams"]}
+            self.teams = {t["id"]: resources.team_resource(t, self.org) for t in seed["teams"]}
             self._seed_metadata(seed["metadata"], iso_now())
             self.strict_custom_attributes = self.config.strict_custom_attributes
-            self.customers = {c["id"]: r.customer_resource(c, self.org) for c in seed["customers"]}
+            self.customers = {c["id"]: resources.customer_resource(c, self.org) for c in seed["customers"]}
             self.kobjects = {
-                klass: {k["id"]: r.kobject_resource(klass, k, self.org) for k in items}
+                klass: {k["id"]: resources.kobject_resource(klass, k, self.org) for k in items}
                 for klass, items in seed["kobjects"].items()
             }
             self.conversations: dict[str, dict[str, Any]] = {}
@@ -113,7 +112,7 @@ class SandboxState(
     def _seed_conversation(self, seed: dict[str, Any]) -> None:
         customer = self.customers[seed["customer"]]
         first_text = next((m["text"] for m in seed["messages"] if m["direction"] == "in"), "")
-        conv = r.conversation_resource(
+        conv = resources.conversation_resource(
             id_=seed["id"],
             customer_id=customer["id"],
             channel=seed["channel"],
@@ -124,10 +123,10 @@ class SandboxState(
             priority=seed.get("priority", 3),
             lang=seed.get("lang", "en"),
         )
-        start = r.parse_iso(seed["createdAt"])
+        start = resources.parse_iso(seed["createdAt"])
         messages = []
         for m in seed["messages"]:
-            sent_at = r.iso(start + timedelta(seconds=m["after"]))
+            sent_at = resources.iso(start + timedelta(seconds=m["after"]))
             messages.append(
                 self._build_message(
                     conv, m["direction"], m["text"], sent_at, m["by"] or self.system_user, id_=m["id"]
@@ -136,11 +135,11 @@ class SandboxState(
         self.conversations[conv["id"]] = conv
         self.messages[conv["id"]] = messages
         self.notes[conv["id"]] = []
-        r.conversation_summarise(conv, messages)
+        resources.conversation_summarise(conv, messages)
         attrs = conv["attributes"]
         attrs["updatedAt"] = attrs["modifiedAt"] = attrs.get("lastMessageAt", seed["createdAt"])
         if seed["status"] != "open":
-            ended = r.iso(r.parse_iso(attrs["updatedAt"]) + timedelta(minutes=10))
+            ended = resources.iso(resources.parse_iso(attrs["updatedAt"]) + timedelta(minutes=10))
             authors = [m["by"] for m in seed["messages"] if m["by"]]
             self._apply_status(conv, seed["status"], ended, authors[-1] if authors else self.agent_user)
             attrs["assignedUsers"] = sorted(set(authors))
@@ -176,10 +175,10 @@ class SandboxState(
             self.config.history, seed=self.config.history_seed, now=datetime.now(UTC), teams=teams
         )
         for customer in past.customers:
-            self.customers[customer["id"]] = r.customer_resource(customer, self.org)
+            self.customers[customer["id"]] = resources.customer_resource(customer, self.org)
         orders = self.kobjects.setdefault(self.order_klass, {})
         for order in past.orders:
-            orders[order["id"]] = r.kobject_resource(self.order_klass, order, self.org)
+            orders[order["id"]] = resources.kobject_resource(self.order_klass, order, self.org)
         for conv in past.conversations:
             self._seed_conversation(conv)
             self.conversations[conv["id"]]["attributes"].update(
@@ -247,7 +246,7 @@ class SandboxState(
             if subject is None:
                 name = conv["attributes"]["name"]
                 subject = name if direction == "in" else f"Re: {name}"
-        return r.message_resource(
+        return resources.message_resource(
             id_=id_ or new_id(),
             conversation_id=conv["id"],
             customer_id=customer_id,
@@ -266,7 +265,7 @@ class SandboxState(
         attrs = conv["attributes"]
         attrs["rev"] += 1
         attrs["updatedAt"] = attrs["modifiedAt"] = now_iso
-        conv["relationships"]["modifiedBy"] = r.rel("user", author, f"/v1/users/{author}")
+        conv["relationships"]["modifiedBy"] = resources.rel("user", author, f"/v1/users/{author}")
 
     def _apply_status(self, conv: dict[str, Any], status: str, now_iso: str, author: str) -> dict[str, Any]:
         """Set the status (and what Kustomer keeps with it); returns the `changes` entry."""
@@ -284,7 +283,7 @@ class SandboxState(
         """Record a message on its conversation; a customer writing into a done conversation reopens it."""
         messages = self.messages[conv["id"]]
         messages.append(message)
-        r.conversation_summarise(conv, messages)
+        resources.conversation_summarise(conv, messages)
         now_iso = message["attributes"]["createdAt"]
         events = [self._event("kustomer.message.create", message)]
         if message["attributes"]["direction"] == "in" and conv["attributes"]["status"] != "open":

@@ -3,7 +3,7 @@
 import re
 from typing import Any
 
-from . import resources as r
+from . import resources
 from .errors import bad_request
 
 CUSTOM_KEY = re.compile(r"^[a-z][A-Za-z0-9]*(Str|Txt|Num|Bool|At|Url|Id)$")
@@ -35,7 +35,7 @@ def custom_value_check(key: str, value: Any) -> None:
         raise bad_request(f"Custom attribute '{key}' is longer than {STR_LIMIT} characters.", pointer)
     if suffix == "At":
         try:
-            r.parse_iso(value)
+            resources.parse_iso(value)
         except ValueError as exc:
             raise bad_request(f"Custom attribute '{key}' is not an ISO 8601 timestamp.", pointer) from exc
 
