@@ -106,7 +106,7 @@ def transfers_count(states: Sequence[AssignmentState]) -> int:
 def effort_score(
     *, customer_messages: int, transfers: int, reopens: int, customer_wait_seconds: int
 ) -> Decimal:
-    """1.0 to 5.0, one decimal; the formula is in the README."""
+    """1.0 to 5.0, one decimal; the formula is in docs/insights.md."""
     extra_messages = min(max(customer_messages - 1, 0), EFFORT_MAX_EXTRA_MESSAGES)
     wait_hours = min(customer_wait_seconds / 3600, EFFORT_MAX_WAIT_HOURS)
     score = (

@@ -1,7 +1,7 @@
 """The only module that speaks HTTP to Kustomer: retries, org-wide budget, JSON:API, typed errors.
 
 Assumptions about Kustomer's API that its docs do not confirm each live in one function here
-(search for "Assumption"), and the README lists them.
+(search for "Assumption"), and docs/kustomer.md lists them.
 """
 
 import logging

@@ -77,9 +77,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
-# Persistent connections: without them each webhook opened two PostgreSQL connections (the
-# request's and the queue insert's after django-q2 closes old ones), costing ~14 ms of server CPU.
-# make bench-intake measured 4-5x more events/s with them.
+# Persistent connections: without them each webhook opens two PostgreSQL connections (the
+# request's and the queue insert's); docs/benchmarks.md has what that costs.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -191,8 +190,8 @@ Q_CLUSTER = {
     "retry": env.int("Q_RETRY", default=180),
     "max_attempts": env.int("Q_MAX_ATTEMPTS", default=5),
     # 0: keep successful results and prune them by age (bearscope.tasks.task_results_prune). A
-    # positive limit makes django-q2 load every stored success on each task to prune by count:
-    # ~13 ms of worker CPU per task with 1,000 kept, measured.
+    # positive limit makes django-q2 load every stored success on each task to prune by count
+    # (docs/benchmarks.md).
     "save_limit": 0,
     "queue_limit": 50,
     "catch_up": False,
