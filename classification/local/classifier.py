@@ -8,6 +8,8 @@ import joblib
 import numpy as np
 import sklearn
 
+from bearscope.exceptions import BearScopeError
+
 from ..wording import MEANINGFUL_WORDS_MIN, meaningful_word_count
 from .calibration import Calibration, Choice, choose, probability
 from .encoder import EncoderError, encoder_load
@@ -19,7 +21,7 @@ SEPARATOR = "/"  # labels are intent or intent/sub_intent
 OUT_OF_SCOPE = "(out of scope)"
 
 
-class LocalModelError(ValueError):
+class LocalModelError(BearScopeError, ValueError):
     """Training data, a file or an artifact the local classifier cannot use; the message says why."""
 
 

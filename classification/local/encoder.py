@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bearscope.exceptions import BearScopeError
+
 DIRECTORY = Path(__file__).resolve().parent / "encoder"
 NAME = "all-MiniLM-L6-v2 (int8 ONNX)"
 DIMENSIONS = 384
@@ -22,7 +24,7 @@ BATCH_THREADS = 2
 SINGLE_THREADS = 1
 
 
-class EncoderError(RuntimeError):
+class EncoderError(BearScopeError, RuntimeError):
     """The shipped encoder files are missing or unreadable; the message says which."""
 
 
