@@ -3,11 +3,26 @@
 import json
 
 from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from bearscope.admin import ReadOnlyAdmin, SingletonAdmin
 
-from .models import Conversation, ConversationDispatch, CustomAttributeNames, Customer, Message, WebhookEvent
+from .models import (
+    Agent,
+    Conversation,
+    ConversationDispatch,
+    CustomAttributeNames,
+    Customer,
+    Message,
+    Team,
+    WebhookEvent,
+)
+from .people import people_sync_enqueue
 from .services import webhook_events_reprocess
 
 
@@ -98,3 +113,45 @@ class ConversationAdmin(ReadOnlyAdmin):
 @admin.register(CustomAttributeNames)
 class CustomAttributeNamesAdmin(SingletonAdmin):
     """The names of the conversation custom attributes BearScope writes (Kustomer's Conversation Klass)."""
+
+
+# --- Agents and teams (kustomer/people.py) -------------------------------------------------------
+
+
+class PeopleAdmin(ReadOnlyAdmin):
+    """Mirrored from Kustomer by the hourly sync; the button syncs now."""
+
+    change_list_template = "admin/kustomer/people_change_list.html"
+    search_fields = ("=kustomer_id", "name", "display_name")
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_sync": self.has_view_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(Agent)
+class AgentAdmin(PeopleAdmin):
+    list_display = ("name", "display_name", "email", "user_type", "kustomer_id", "synced_at")
+    list_filter = ("user_type",)
+    search_fields = (*PeopleAdmin.search_fields, "email")
+
+    def get_urls(self):
+        sync = self.admin_site.admin_view(require_POST(self.sync_view))
+        return [path("sync/", sync, name="kustomer_people_sync"), *super().get_urls()]
+
+    def sync_view(self, request: HttpRequest) -> HttpResponseRedirect:
+        """The "Sync users and teams now" button of the agents' and the teams' lists."""
+        if not self.has_view_permission(request):
+            messages.error(request, "You may not sync users and teams.")
+        else:
+            people_sync_enqueue()
+            messages.success(request, "Syncing users and teams from Kustomer on a worker: reload shortly.")
+        back = request.POST.get("next") or ""
+        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+            back = reverse("admin:kustomer_agent_changelist")
+        return redirect(back)
+
+
+@admin.register(Team)
+class TeamAdmin(PeopleAdmin):
+    list_display = ("name", "display_name", "kustomer_id", "synced_at")

@@ -340,6 +340,12 @@ class KustomerClient:
         data = self.request("PUT", f"/v1/drafts/{draft_id}", json=body, creates=True)
         return data.get("data") if isinstance(data.get("data"), dict) else {}
 
+    # --- Users and teams (kustomer/people.py) -------------------------------------------------
+
+    def people_list(self, kind: str, *, page_size: int = 500) -> Iterator[dict]:
+        """Every user (`kind` "users") or team ("teams"), page by page."""
+        return self.paginate(f"/v1/{kind}", page_size=page_size)
+
 
 _clients: dict[tuple, KustomerClient] = {}
 

@@ -130,3 +130,18 @@ def changed_custom_keys(changes: Any) -> set[str] | None:
         elif name not in ("updatedAt", "rev", "modifiedAt", "modifiedBy"):
             return None
     return keys
+
+
+# --- Users and teams (kustomer/people.py) ---------------------------------------------------------
+
+
+def person_fields(resource: dict) -> dict[str, str]:
+    """A user's or a team's id, name, display name, email and user type ("" where absent)."""
+    attributes = as_dict(resource.get("attributes"))
+    return {
+        "kustomer_id": as_str(resource.get("id"), 64),
+        "name": as_str(attributes.get("name")),
+        "display_name": as_str(attributes.get("displayName")),
+        "email": as_str(attributes.get("email"), 254),
+        "user_type": as_str(attributes.get("userType"), 16),
+    }

@@ -8,6 +8,7 @@ from bearscope.sweeps import sweep_run
 
 from .exceptions import EventProcessingFailed
 from .models import WebhookEvent
+from .people import people_sync as sync_people
 from .services import events_sweep
 from .services import webhook_event_process as process
 
@@ -32,3 +33,10 @@ def sweep() -> str:
         steps=[("events", WebhookEvent, lambda: events_sweep(older_than=after))],
     ).summary
 
+
+
+def people_sync() -> str:
+    """Periodic (hourly) and the admin's button: Kustomer's users and teams, so pages show names."""
+    if not settings.KUSTOMER_API_KEY:
+        return "skipped: KUSTOMER_API_KEY is not set"
+    return sync_people().summary
