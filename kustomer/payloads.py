@@ -132,7 +132,7 @@ def changed_custom_keys(changes: Any) -> set[str] | None:
     return keys
 
 
-# --- Users and teams (kustomer/people.py) ---------------------------------------------------------
+# --- Users and teams, attribute definitions, webhook subscriptions (kustomer_connect, people) ---
 
 
 def person_fields(resource: dict) -> dict[str, str]:
@@ -144,4 +144,29 @@ def person_fields(resource: dict) -> dict[str, str]:
         "display_name": as_str(attributes.get("displayName")),
         "email": as_str(attributes.get("email"), 254),
         "user_type": as_str(attributes.get("userType"), 16),
+    }
+
+
+def klass_properties(klass: dict) -> dict[str, dict]:
+    """The custom attribute definitions of a Klass (GET /v1/metadata/{resource}), by name."""
+    properties = as_dict(as_dict(klass.get("attributes")).get("properties"))
+    return {as_str(name): as_dict(definition) for name, definition in properties.items()}
+
+
+def subscription_token(hook: dict) -> str:
+    """Assumption: a subscription as listed may carry its `token`; when it does not, only the answer
+    to the POST that created it showed it."""
+    return as_str(as_dict(hook.get("attributes")).get("token"), 512)
+
+
+def subscription_fields(hook: dict) -> dict:
+    """An outbound webhook subscription: id, name, url, events, enabled and token ("" when not shown)."""
+    attributes = as_dict(hook.get("attributes"))
+    return {
+        "id": as_str(hook.get("id"), 64),
+        "name": as_str(attributes.get("name")),
+        "url": as_str(attributes.get("url"), 2048),
+        "events": sorted({as_str(e) for e in as_list(attributes.get("events")) if as_str(e)}),
+        "enabled": attributes.get("enabled") is not False,
+        "token": subscription_token(hook),
     }

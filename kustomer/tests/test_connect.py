@@ -1,0 +1,133 @@
+"""kustomer_connect against the sandbox: the key, each role, our custom attributes, the webhook."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from kustomer.attributes import OWN_ATTRIBUTES
+from kustomer.models import CustomAttributeNames
+from kustomer.payloads import HANDLED_EVENTS
+from kustomer.roles import ROLES
+from kustomer.tests.factories import WebhookEventFactory
+from kustomer.tests.test_sandbox import api, control
+
+pytestmark = pytest.mark.django_db
+
+URL = "https://bearscope.example.com/webhooks/kustomer/"
+
+
+def connect(*args: str, url: str = URL) -> tuple[str, str]:
+    """The command's output with its line wrapping undone, and its error ("" when it exits 0)."""
+    out, error = StringIO(), ""
+    try:
+        call_command("kustomer_connect", "--webhook-url", url, *args, stdout=out, no_color=True)
+    except CommandError as exc:
+        error = str(exc)
+    return " ".join(out.getvalue().split()), error
+
+
+def properties(sandbox) -> dict:
+    return sandbox.state.metadata_get("conversation")["attributes"]["properties"]
+
+
+def hooks(sandbox) -> list[dict]:
+    return [hook["attributes"] for hook in sandbox.state.outbound_webhooks_list()]
+
+
+class TestCommand:
+    def test_check_writes_nothing_says_what_is_missing_and_fails(self, kustomer_sandbox):
+        kustomer_sandbox.state.request_log_reset()
+        out, error = connect("--check")
+        log = kustomer_sandbox.state.request_log()
+        assert log["writes"] == 0 and log["total"] >= len(ROLES) + 3
+        assert error.startswith("Not connected yet: 10 missing")  # 9 attributes and the subscription
+        assert out.count(" OK ") == 2 + len(ROLES)  # the key, one read per family, the secret (set in tests)
+        assert "MISSING aiIntentStr (AI intent): Not defined on the conversation Klass. -> Run" in out
+        assert f"MISSING Subscription: No subscription sends to {URL}" in out
+        assert hooks(kustomer_sandbox) == [] and "aiIntentStr" not in properties(kustomer_sandbox)
+
+    def test_connect_creates_and_registers_then_check_passes_and_a_rerun_reuses(
+        self, kustomer_sandbox, settings
+    ):
+        out, error = connect()
+        assert error == "" and out.endswith("Connected; 1 thing(s) to do, above.")
+        [hook] = hooks(kustomer_sandbox)
+        assert (hook["url"], sorted(hook["events"])) == (URL, sorted(HANDLED_EVENTS))
+        assert f"Put this token in KUSTOMER_WEBHOOK_SECRET: {hook['token']} " in out
+        defined = properties(kustomer_sandbox)
+        assert {a.default: a.display_name for a in OWN_ATTRIBUTES}.items() <= {
+            name: d["displayName"] for name, d in defined.items()
+        }.items()
+        assert "contactReasonStr" in defined  # the team's own attributes stay
+
+        settings.KUSTOMER_WEBHOOK_SECRET = hook["token"]
+        kustomer_sandbox.state.request_log_reset()
+        out, error = connect("--check")
+        assert error == "" and "Everything BearScope needs is in place." in out
+        assert "OK KUSTOMER_WEBHOOK_SECRET: Set to this subscription's token." in out
+        out, error = connect()
+        assert error == "" and "reused, not changed" in out and len(hooks(kustomer_sandbox)) == 1
+        assert kustomer_sandbox.state.request_log()["writes"] == 0  # nothing left to create
+
+    def test_the_names_an_admin_set_are_the_ones_created(self, kustomer_sandbox):
+        CustomAttributeNames.objects.update_or_create(pk=1, defaults={"intent": "botIntentStr"})
+        connect()
+        defined = properties(kustomer_sandbox)
+        assert defined["botIntentStr"]["displayName"] == "AI intent" and "aiIntentStr" not in defined
+
+    def test_refused_roles_are_named_with_what_bearscope_needs_them_for(self, kustomer_sandbox):
+        control(
+            kustomer_sandbox, "POST", "config", {"refused": ["metadata.update", "outbound_webhook", "search"]}
+        )
+        out, error = connect()
+        assert "refused" in error
+        assert "OK Attribute definitions: org.permission.metadata.read: reading works" in out
+        assert "REFUSED Outbound webhooks: Kustomer refused GET /v1/outbound-webhooks (403)" in out
+        assert "org.permission.outbound_webhook.read, org.permission.outbound_webhook.create" in out
+        assert "REFUSED Search" in out and "import the team's history" in out
+        assert out.count("REFUSED ai") == len(OWN_ATTRIBUTES)
+        assert out.count("Give the API key the role org.permission.metadata.update") == 1  # said once
+        assert "aiIntentStr" not in properties(kustomer_sandbox) and hooks(kustomer_sandbox) == []
+
+    def test_a_subscription_with_other_events_is_reported_never_changed(self, kustomer_sandbox):
+        events = ["kustomer.conversation.create", "kustomer.team.update"]
+        body = {"name": "Ops", "url": URL, "events": events}
+        assert api(kustomer_sandbox, "POST", "/v1/outbound-webhooks", json=body).status_code == 201
+        out, error = connect()
+        assert "missing" in error
+        assert "MISSING Events: Its events differ: it lacks kustomer.conversation.update," in out
+        assert "never changes an existing subscription" in out
+        [hook] = hooks(kustomer_sandbox)
+        assert hook["events"] == events
+
+    def test_a_wrong_key_stops_at_the_first_line(self, kustomer_sandbox, settings):
+        settings.KUSTOMER_API_KEY = "not-the-key"
+        kustomer_sandbox.state.request_log_reset()
+        out, error = connect("--check")
+        assert "REFUSED Who the key is: Kustomer refused the key" in out and "Roles" not in out
+        assert kustomer_sandbox.state.request_log()["total"] == 1 and "1 refused" in error
+
+    def test_no_key_no_call(self, settings):
+        settings.KUSTOMER_API_KEY = ""
+        out, error = connect("--check")
+        assert "MISSING Who the key is: KUSTOMER_API_KEY is not set." in out and error
+
+    @pytest.mark.parametrize(
+        ("url", "says"),
+        [
+            ("http://bearscope.example.com/webhooks/kustomer/", "https://"),
+            ("https://h.example/", "/webhooks/"),
+        ],
+    )
+    def test_a_wrong_url_is_refused_before_any_call(self, url, says):
+        out, error = connect(url=url)
+        assert says in error and out == ""
+
+    def test_a_secret_that_is_not_the_token_and_the_last_webhook_are_shown(self, kustomer_sandbox, settings):
+        connect()
+        settings.KUSTOMER_WEBHOOK_SECRET = "an-old-secret"
+        WebhookEventFactory(name="kustomer.message.create")
+        out, _ = connect("--check")
+        assert "MISSING KUSTOMER_WEBHOOK_SECRET: Set, but not to this subscription's token." in out
+        assert "Last webhook received: kustomer.message.create at " in out
