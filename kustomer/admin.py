@@ -3,8 +3,10 @@
 import json
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -12,8 +14,11 @@ from django.views.decorators.http import require_POST
 
 from bearscope.admin import ReadOnlyAdmin, SingletonAdmin
 
+from .assumptions import assumptions_probe
+from .connection import Status, connection_check
 from .models import (
     Agent,
+    Connection,
     Conversation,
     ConversationDispatch,
     CustomAttributeNames,
@@ -115,7 +120,7 @@ class CustomAttributeNamesAdmin(SingletonAdmin):
     """The names of the conversation custom attributes BearScope writes (Kustomer's Conversation Klass)."""
 
 
-# --- Agents and teams (kustomer/people.py) -------------------------------------------------------
+# --- Agents and teams (kustomer/people.py), the Connection page (kustomer/connection.py) ----------
 
 
 class PeopleAdmin(ReadOnlyAdmin):
@@ -155,3 +160,39 @@ class AgentAdmin(PeopleAdmin):
 @admin.register(Team)
 class TeamAdmin(PeopleAdmin):
     list_display = ("name", "display_name", "kustomer_id", "synced_at")
+
+
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
+    """Admin > Kustomer > Connection: the checks of kustomer_connect --check, run each time it opens."""
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        report = connection_check(webhook_url=request.build_absolute_uri(reverse("kustomer:webhook")))
+        key_works = bool(report.checks) and report.checks[0].status == Status.OK
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Connection to Kustomer",
+            "opts": self.model._meta,
+            "report": report,
+            "problems": report.problems(),
+            "findings": assumptions_probe() if key_works else [],
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/kustomer/connection.html", context)

@@ -184,7 +184,7 @@ class CustomAttributeNames(SingletonModel):
         return {getattr(self, attribute.field) for attribute in OWN_ATTRIBUTES}
 
 
-# --- Users and teams (kustomer/people.py) ----------------------------------------------------
+# --- Users and teams (kustomer/people.py), the admin's Connection page (kustomer/connection.py) ---
 
 
 class Agent(TimeStampedModel):
@@ -219,3 +219,15 @@ class Team(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name or self.display_name or self.kustomer_id
+
+
+class Connection(models.Model):
+    """No table: the admin's Kustomer > Connection page, whose checks run live against Kustomer."""
+
+    class Meta:
+        managed = False
+        default_permissions = ("view",)
+        verbose_name = verbose_name_plural = "connection"
+
+    def __str__(self) -> str:
+        return "Connection to Kustomer"

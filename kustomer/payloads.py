@@ -170,3 +170,11 @@ def subscription_fields(hook: dict) -> dict:
         "enabled": attributes.get("enabled") is not False,
         "token": subscription_token(hook),
     }
+
+
+def message_text_parts(resource: dict) -> tuple[str, str]:
+    """A message's `preview` and its `meta.body` ("" where absent), as Kustomer answered them."""
+    attributes = as_dict(resource.get("attributes"))
+    body = as_dict(attributes.get("meta")).get("body")
+    preview = attributes.get("preview")
+    return (preview if isinstance(preview, str) else "", body if isinstance(body, str) else "")

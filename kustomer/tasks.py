@@ -34,7 +34,6 @@ def sweep() -> str:
     ).summary
 
 
-
 def people_sync() -> str:
     """Periodic (hourly) and the admin's button: Kustomer's users and teams, so pages show names."""
     if not settings.KUSTOMER_API_KEY:

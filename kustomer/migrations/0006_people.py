@@ -1,4 +1,4 @@
-"""Users and teams mirrored from Kustomer."""
+"""Users and teams mirrored from Kustomer, and the admin's Connection page (no table)."""
 
 from django.db import migrations, models
 
@@ -10,6 +10,18 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.CreateModel(
+            name='Connection',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+            ],
+            options={
+                'verbose_name': 'connection',
+                'verbose_name_plural': 'connection',
+                'managed': False,
+                'default_permissions': ('view',),
+            },
+        ),
         migrations.CreateModel(
             name='Agent',
             fields=[

@@ -1,20 +1,29 @@
-"""kustomer_connect against the sandbox: the key, each role, our custom attributes, the webhook."""
+"""kustomer_connect and the Connection page against the sandbox: key, roles, attributes, webhook, probes."""
 
+import ast
 from io import StringIO
+from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.test import Client
 
+from bearscope.testing.factories import PASSWORD, UserFactory
+from kustomer.assumptions import ASSUMPTIONS, Verdict, assumptions_probe
 from kustomer.attributes import OWN_ATTRIBUTES
+from kustomer.client import client_checking
 from kustomer.models import CustomAttributeNames
 from kustomer.payloads import HANDLED_EVENTS
 from kustomer.roles import ROLES
-from kustomer.tests.factories import WebhookEventFactory
+from kustomer.tests.factories import MessageFactory, WebhookEventFactory
+from kustomer.tests.sandbox_fixtures import CUSTOMER_ID
 from kustomer.tests.test_sandbox import api, control
 
 pytestmark = pytest.mark.django_db
 
 URL = "https://bearscope.example.com/webhooks/kustomer/"
+KUSTOMER_DIR = Path(__file__).resolve().parents[1]
 
 
 def connect(*args: str, url: str = URL) -> tuple[str, str]:
@@ -131,3 +140,102 @@ class TestCommand:
         out, _ = connect("--check")
         assert "MISSING KUSTOMER_WEBHOOK_SECRET: Set, but not to this subscription's token." in out
         assert "Last webhook received: kustomer.message.create at " in out
+
+
+class TestAssumptions:
+    def test_probes_read_the_org_and_say_what_they_found(self, kustomer_sandbox):
+        text = "Hello, I ordered a blue kettle three weeks ago. " * 8  # longer than the preview
+        made = control(
+            kustomer_sandbox,
+            "POST",
+            "scenarios/new-conversation",
+            {"customer_id": CUSTOMER_ID, "text": text, "deliver": False},
+        )
+        MessageFactory(kustomer_id=made["message_id"], body=text)
+        connect()  # a subscription for the token probe
+        control(kustomer_sandbox, "POST", "config", {"reset_epoch": True})
+        kustomer_sandbox.state.request_log_reset()
+        found = {a.function: f for a, f in assumptions_probe(client=client_checking())}
+        assert kustomer_sandbox.state.request_log()["writes"] == 0
+        reset = found["kustomer.client.ratelimit_reset_seconds"]
+        assert reset.verdict == Verdict.HOLDS and "read as epoch seconds" in reset.detail
+        body = found["kustomer.client.message_body_text"]
+        assert body.verdict == Verdict.HOLDS and f"{len(text)} in meta.body" in body.detail
+        assert found["kustomer.payloads.subscription_token"].verdict == Verdict.HOLDS
+        unprobed = [a for a in ASSUMPTIONS if a.probe is None]
+        assert all(found[a.function].verdict == Verdict.NOT_PROBED and a.note for a in unprobed)
+
+    def test_a_probe_kustomer_does_not_answer_says_so(self, kustomer_sandbox):
+        body = {"status": 503, "count": 2, "path": "^/v1/users/current$"}
+        control(kustomer_sandbox, "POST", "faults", body)
+        [reset] = [f for a, f in assumptions_probe() if a.function.endswith("ratelimit_reset_seconds")]
+        assert reset.verdict == Verdict.UNKNOWN and "Kustomer did not answer the probe" in reset.detail
+
+    def test_the_registry_holds_every_assumption_function_of_the_kustomer_app(self):
+        registered = {a.function.rpartition(".")[2] for a in ASSUMPTIONS if a.function}
+        declared = set()
+        for module in KUSTOMER_DIR.glob("*.py"):
+            for node in ast.walk(ast.parse(module.read_text())):
+                doc = ast.get_docstring(node) if isinstance(node, ast.FunctionDef) else None
+                if doc and doc.startswith("Assumption:"):
+                    declared.add(node.name)
+        assert declared and declared <= registered
+        assert all(a.held_by() is not None for a in ASSUMPTIONS if a.function)
+
+
+class TestConnectionPage:
+    @pytest.fixture
+    def staff_client(self) -> Client:
+        user = get_user_model().objects.create_user(
+            "lead", "lead@example.com", "pw-tests-only", is_staff=True
+        )
+        client = Client()
+        client.force_login(user)
+        return client
+
+    def test_staff_see_the_checks_the_last_webhook_and_the_assumptions(self, staff_client, kustomer_sandbox):
+        event = WebhookEventFactory(name="kustomer.conversation.update")
+        kustomer_sandbox.state.request_log_reset()
+        assert "/admin/kustomer/connection/" in staff_client.get("/admin/").content.decode()
+        page = staff_client.get("/admin/kustomer/connection/").content.decode()
+        assert kustomer_sandbox.state.request_log()["writes"] == 0
+        assert "Run the checks again" in page and "Who the key is" in page
+        assert "BearScope, a machine user" in page and "Not defined on the conversation Klass." in page
+        assert f"/admin/kustomer/webhookevent/{event.pk}/change/" in page
+        assert "kustomer.client.ratelimit_reset_seconds" in page and "not probed" in page
+        assert "http://testserver/webhooks/kustomer/" in page
+
+    def test_a_broken_key_is_a_checklist_line_not_an_error_page(
+        self, staff_client, kustomer_sandbox, settings
+    ):
+        settings.KUSTOMER_API_KEY = "not-the-key"
+        response = staff_client.get("/admin/kustomer/connection/")
+        assert response.status_code == 200
+        assert "Kustomer refused the key" in response.content.decode()
+        assert "Not probed: the API key must work first" in response.content.decode()
+
+    def test_only_staff(self):
+        user = get_user_model().objects.create_user("agent", "a@example.com", "pw-tests-only")
+        client = Client()
+        client.force_login(user)
+        response = client.get("/admin/kustomer/connection/")
+        assert response.status_code == 302 and "/admin/login/" in response.url
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_connection_page_in_a_browser(page, live_server, kustomer_sandbox):
+    """Server-rendered and CSP-clean (the page fixture fails on any blocked script or style)."""
+    UserFactory(username="lead", is_staff=True)
+    page.goto(f"{live_server.url}/admin/kustomer/connection/")
+    page.get_by_label("Username").fill("lead")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="Connection to Kustomer").is_visible()
+    assert page.get_by_role("heading", name="Assumptions about Kustomer's API").is_visible()
+    kustomer_sandbox.state.request_log_reset()
+    page.get_by_role("button", name="Run the checks again").click()
+    page.wait_for_load_state()
+    assert page.locator(".connection-table").first.get_by_text("Who the key is").is_visible()
+    log = kustomer_sandbox.state.request_log()
+    assert log["total"] > 0 and log["writes"] == 0
