@@ -163,7 +163,7 @@ class TeamAdmin(PeopleAdmin):
 
 
 @admin.register(Connection)
-class ConnectionAdmin(admin.ModelAdmin):
+class ConnectionAdmin(ReadOnlyAdmin):
     """Admin > Kustomer > Connection: the checks of kustomer_connect --check, run each time it opens."""
 
     def has_module_permission(self, request) -> bool:
@@ -171,12 +171,6 @@ class ConnectionAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None) -> bool:
         return request.user.is_active and request.user.is_staff
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
