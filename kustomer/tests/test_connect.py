@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from bearscope.testing.factories import PASSWORD, UserFactory
-from kustomer.assumptions import ASSUMPTIONS, Verdict, assumptions_probe
+from kustomer.assumptions import ASSUMPTIONS, Verdict, assumptions_probe, assumptions_table
 from kustomer.attributes import OWN_ATTRIBUTES
 from kustomer.client import client_checking
 from kustomer.models import CustomAttributeNames
@@ -24,6 +24,7 @@ pytestmark = pytest.mark.django_db
 
 URL = "https://bearscope.example.com/webhooks/kustomer/"
 KUSTOMER_DIR = Path(__file__).resolve().parents[1]
+DOCS = KUSTOMER_DIR.parent / "docs" / "connecting-kustomer.md"
 
 
 def connect(*args: str, url: str = URL) -> tuple[str, str]:
@@ -184,6 +185,11 @@ class TestAssumptions:
                     declared.add(node.name)
         assert declared and declared <= registered
         assert all(a.held_by() is not None for a in ASSUMPTIONS if a.function)
+
+    def test_the_docs_carry_the_registrys_table_and_every_role(self):
+        docs = DOCS.read_text()
+        assert assumptions_table() in docs
+        assert all(role in docs for r in ROLES for role in r.roles)
 
 
 class TestConnectionPage:
