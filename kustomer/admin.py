@@ -3,11 +3,31 @@
 import json
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from bearscope.admin import ReadOnlyAdmin, SingletonAdmin
 
-from .models import Conversation, ConversationDispatch, CustomAttributeNames, Customer, Message, WebhookEvent
+from .assumptions import assumptions_probe
+from .connection import Status, connection_check
+from .models import (
+    Agent,
+    Connection,
+    Conversation,
+    ConversationDispatch,
+    CustomAttributeNames,
+    Customer,
+    Message,
+    Team,
+    WebhookEvent,
+)
+from .people import people_sync_enqueue
 from .services import webhook_events_reprocess
 
 
@@ -98,3 +118,75 @@ class ConversationAdmin(ReadOnlyAdmin):
 @admin.register(CustomAttributeNames)
 class CustomAttributeNamesAdmin(SingletonAdmin):
     """The names of the conversation custom attributes BearScope writes (Kustomer's Conversation Klass)."""
+
+
+# --- Agents and teams (kustomer/people.py), the Connection page (kustomer/connection.py) ----------
+
+
+class PeopleAdmin(ReadOnlyAdmin):
+    """Mirrored from Kustomer by the hourly sync; the button syncs now."""
+
+    change_list_template = "admin/kustomer/people_change_list.html"
+    search_fields = ("=kustomer_id", "name", "display_name")
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_sync": self.has_view_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(Agent)
+class AgentAdmin(PeopleAdmin):
+    list_display = ("name", "display_name", "email", "user_type", "kustomer_id", "synced_at")
+    list_filter = ("user_type",)
+    search_fields = (*PeopleAdmin.search_fields, "email")
+
+    def get_urls(self):
+        sync = self.admin_site.admin_view(require_POST(self.sync_view))
+        return [path("sync/", sync, name="kustomer_people_sync"), *super().get_urls()]
+
+    def sync_view(self, request: HttpRequest) -> HttpResponseRedirect:
+        """The "Sync users and teams now" button of the agents' and the teams' lists."""
+        if not self.has_view_permission(request):
+            messages.error(request, "You may not sync users and teams.")
+        else:
+            people_sync_enqueue()
+            messages.success(request, "Syncing users and teams from Kustomer on a worker: reload shortly.")
+        back = request.POST.get("next") or ""
+        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+            back = reverse("admin:kustomer_agent_changelist")
+        return redirect(back)
+
+
+@admin.register(Team)
+class TeamAdmin(PeopleAdmin):
+    list_display = ("name", "display_name", "kustomer_id", "synced_at")
+
+
+@admin.register(Connection)
+class ConnectionAdmin(ReadOnlyAdmin):
+    """Admin > Kustomer > Connection: the checks of kustomer_connect --check, run each time it opens."""
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        report = connection_check(webhook_url=request.build_absolute_uri(reverse("kustomer:webhook")))
+        key_works = bool(report.checks) and report.checks[0].status == Status.OK
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Connection to Kustomer",
+            "opts": self.model._meta,
+            "report": report,
+            "problems": report.problems(),
+            "findings": assumptions_probe() if key_works else [],
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/kustomer/connection.html", context)

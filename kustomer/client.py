@@ -309,6 +309,28 @@ class KustomerClient:
         data = self.request("PUT", f"/v1/drafts/{draft_id}", json=body, creates=True)
         return data.get("data") if isinstance(data.get("data"), dict) else {}
 
+    # --- People, attribute definitions, webhook registration (kustomer_connect) ---------------
+
+    def people_list(self, kind: str, *, page_size: int = 500) -> Iterator[dict]:
+        """Every user (`kind` "users") or team ("teams"), page by page."""
+        return self.paginate(f"/v1/{kind}", page_size=page_size)
+
+    def metadata_get(self, klass: str) -> dict:
+        return self.get_data(f"/v1/metadata/{klass}")
+
+    def metadata_add(self, klass: str, properties: dict[str, dict]) -> dict:
+        """Add attribute definitions (the others stay); the same PUT again changes nothing, so retried."""
+        data = self.request("PUT", f"/v1/metadata/{klass}", json={"properties": properties})
+        return data.get("data") if isinstance(data.get("data"), dict) else {}
+
+    def outbound_webhooks_list(self) -> Iterator[dict]:
+        return self.paginate("/v1/outbound-webhooks")
+
+    def outbound_webhook_create(self, *, name: str, url: str, events: list[str]) -> dict:
+        body = {"name": name, "url": url, "events": events}
+        data = self.request("POST", "/v1/outbound-webhooks", json=body, creates=True)
+        return data.get("data") if isinstance(data.get("data"), dict) else {}
+
 
 _clients: dict[tuple, KustomerClient] = {}
 
@@ -327,3 +349,20 @@ def client_get() -> KustomerClient:
             timeout=(settings.KUSTOMER_TIMEOUT_CONNECT, settings.KUSTOMER_TIMEOUT_READ),
         )
     return _clients[key]
+
+
+def client_checking() -> KustomerClient:
+    """A client for connection checks: same key and budget, one retry, its last answer's `last_headers`."""
+    shared = client_get()
+    client = KustomerClient(
+        base_url=shared.base_url,
+        api_key=settings.KUSTOMER_API_KEY,
+        budget=shared.budget,
+        max_retries=1,
+        backoff_base=shared.backoff_base,
+        max_wait=shared.max_wait,
+        timeout=shared.timeout,
+    )
+    client.last_headers = {}
+    client.session.hooks["response"].append(lambda r, *a, **k: setattr(client, "last_headers", r.headers))
+    return client

@@ -182,3 +182,52 @@ class CustomAttributeNames(SingletonModel):
 
     def names(self) -> set[str]:
         return {getattr(self, attribute.field) for attribute in OWN_ATTRIBUTES}
+
+
+# --- Users and teams (kustomer/people.py), the admin's Connection page (kustomer/connection.py) ---
+
+
+class Agent(TimeStampedModel):
+    """A Kustomer user (an agent, or a system or machine user), mirrored so pages show names, not ids."""
+
+    kustomer_id = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=255, blank=True, default="")
+    display_name = models.CharField(max_length=255, blank=True, default="")
+    email = models.CharField(max_length=254, blank=True, default="")
+    user_type = models.CharField(
+        max_length=16, blank=True, default="", help_text="user (an agent), system or machine."
+    )
+    synced_at = models.DateTimeField(help_text="When a sync last found it in Kustomer.")
+
+    class Meta:
+        ordering = ["name", "kustomer_id"]
+
+    def __str__(self) -> str:
+        return self.name or self.display_name or self.kustomer_id
+
+
+class Team(TimeStampedModel):
+    """A Kustomer team, mirrored so pages show its name, not its id."""
+
+    kustomer_id = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=255, blank=True, default="")
+    display_name = models.CharField(max_length=255, blank=True, default="")
+    synced_at = models.DateTimeField(help_text="When a sync last found it in Kustomer.")
+
+    class Meta:
+        ordering = ["name", "kustomer_id"]
+
+    def __str__(self) -> str:
+        return self.name or self.display_name or self.kustomer_id
+
+
+class Connection(models.Model):
+    """No table: the admin's Kustomer > Connection page, whose checks run live against Kustomer."""
+
+    class Meta:
+        managed = False
+        default_permissions = ("view",)
+        verbose_name = verbose_name_plural = "connection"
+
+    def __str__(self) -> str:
+        return "Connection to Kustomer"

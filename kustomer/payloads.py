@@ -263,3 +263,51 @@ def assignment_snapshot(body: str) -> AssignmentSnapshot | None:
         teams=tuple(sorted(as_str(t, 64) for t in as_list(attrs.get("assignedTeams")))),
         users=tuple(sorted(as_str(u, 64) for u in as_list(attrs.get("assignedUsers")))),
     )
+
+
+# --- Users and teams, attribute definitions, webhook subscriptions (kustomer_connect, people) ---
+
+
+def person_fields(resource: dict) -> dict[str, str]:
+    """A user's or a team's id, name, display name, email and user type ("" where absent)."""
+    attrs = attributes(resource)
+    return {
+        "kustomer_id": resource_id(resource),
+        "name": as_str(attrs.get("name")),
+        "display_name": as_str(attrs.get("displayName")),
+        "email": as_str(attrs.get("email"), 254),
+        "user_type": as_str(attrs.get("userType"), 16),
+    }
+
+
+def klass_properties(klass: dict) -> dict[str, dict]:
+    """The custom attribute definitions of a Klass (GET /v1/metadata/{resource}), by name."""
+    properties = as_dict(attributes(klass).get("properties"))
+    return {as_str(name): as_dict(definition) for name, definition in properties.items()}
+
+
+def subscription_token(hook: dict) -> str:
+    """Assumption: a subscription as listed may carry its `token`; when it does not, only the answer
+    to the POST that created it showed it."""
+    return as_str(attributes(hook).get("token"), 512)
+
+
+def subscription_fields(hook: dict) -> dict:
+    """An outbound webhook subscription: id, name, url, events, enabled and token ("" when not shown)."""
+    attrs = attributes(hook)
+    return {
+        "id": resource_id(hook),
+        "name": as_str(attrs.get("name")),
+        "url": as_str(attrs.get("url"), 2048),
+        "events": sorted({as_str(e) for e in as_list(attrs.get("events")) if as_str(e)}),
+        "enabled": attrs.get("enabled") is not False,
+        "token": subscription_token(hook),
+    }
+
+
+def message_text_parts(resource: dict) -> tuple[str, str]:
+    """A message's `preview` and its `meta.body` ("" where absent), as Kustomer answered them."""
+    attrs = attributes(resource)
+    body = as_dict(attrs.get("meta")).get("body")
+    preview = attrs.get("preview")
+    return (preview if isinstance(preview, str) else "", body if isinstance(body, str) else "")

@@ -1,10 +1,12 @@
 """Reads of the Kustomer app: what became of the stored webhook events, what they showed."""
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count
 
-from .models import WebhookEvent
+from .models import Agent, Team, WebhookEvent
 from .payloads import AssignmentSnapshot, assignment_snapshot
 
 
@@ -29,3 +31,43 @@ def assignment_snapshots(
     if until is not None:
         snapshots = [s for s in snapshots if s.updated_at is None or s.updated_at <= until]
     return sorted(snapshots, key=lambda s: (s.rev, s.updated_at.timestamp() if s.updated_at else 0.0))
+
+
+# --- People: names for Kustomer user and team ids (every page and CSV shows people this way) ---
+
+
+@dataclass(frozen=True)
+class PersonName:
+    """How a page or an export names a Kustomer user or team; `str()` is the name to show."""
+
+    kustomer_id: str
+    kind: str  # "agent" or "team"
+    name: str
+    known: bool
+    email: str = ""
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def people_names(*, user_ids: Iterable[str] = (), team_ids: Iterable[str] = ()) -> dict[str, PersonName]:
+    """A name for every id asked (empty ids skipped), in two queries.
+
+    An id the mirror does not know (not synced yet, or never a user) still gets an entry, marked
+    unknown with its whole id: Kustomer ids start with a timestamp, so a prefix looks alike.
+    """
+    user_ids, team_ids = {i for i in user_ids if i}, {i for i in team_ids if i}
+    names: dict[str, PersonName] = {}
+    for kind, model, ids in (("agent", Agent, user_ids), ("team", Team, team_ids)):
+        found = {row.kustomer_id: row for row in model.objects.filter(kustomer_id__in=ids)} if ids else {}
+        for kustomer_id in ids:
+            row = found.get(kustomer_id)
+            shown = (row.name or row.display_name or getattr(row, "email", "")) if row else ""
+            names[kustomer_id] = PersonName(
+                kustomer_id=kustomer_id,
+                kind=kind,
+                name=shown or f"Unknown {kind} ({kustomer_id})",
+                known=bool(shown),
+                email=getattr(row, "email", "") if row else "",
+            )
+    return names

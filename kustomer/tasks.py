@@ -6,7 +6,7 @@ from django.conf import settings
 
 from bearscope.sweeps import sweep_run
 
-from . import services
+from . import people, services
 from .exceptions import EventProcessingFailed
 from .models import WebhookEvent
 
@@ -31,3 +31,9 @@ def sweep() -> str:
         steps=[("events", WebhookEvent, lambda: services.events_sweep(older_than=after))],
     ).summary
 
+
+def people_sync() -> str:
+    """Periodic (hourly) and the admin's button: Kustomer's users and teams, so pages show names."""
+    if not settings.KUSTOMER_API_KEY:
+        return "skipped: KUSTOMER_API_KEY is not set"
+    return people.people_sync().summary
