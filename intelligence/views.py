@@ -1,17 +1,19 @@
 """The ops leaders' dashboards, the conversations behind each figure, and CSV downloads."""
 
-import csv
 from collections.abc import Callable, Iterable
+from functools import wraps
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from bearscope.access import permission_page_required
+from bearscope.csvsafe import csv_lines
 
 from .dashboards.drilldown import drilldown
-from .dashboards.filters import filters_from
+from .dashboards.filters import FilterError, filters_from
 from .dashboards.pages import PAGES, filter_choices
 from .dashboards.panels import Panel
 
@@ -19,6 +21,23 @@ INSIGHTS_PERMISSION = "intelligence.view_insights"
 
 
 ops_leader_required = permission_page_required(INSIGHTS_PERMISSION, "intelligence/403.html")
+
+
+def _bad_range(request: HttpRequest, message: str) -> HttpResponse:
+    return render(request, "intelligence/400.html", {"message": message}, status=400)
+
+
+def filters_checked(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A date range the dashboards refuse becomes a 400 page that says why, not a server error."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except FilterError as exc:
+            return _bad_range(request, str(exc))
+
+    return wrapper
 
 
 def _page(page: str) -> tuple[str, Callable]:
@@ -30,6 +49,7 @@ def _page(page: str) -> tuple[str, Callable]:
 
 @require_GET
 @ops_leader_required
+@filters_checked
 def dashboard(request: HttpRequest, page: str = "overview") -> HttpResponse:
     title, build = _page(page)
     filters = filters_from(request.GET)
@@ -51,35 +71,16 @@ def dashboard(request: HttpRequest, page: str = "overview") -> HttpResponse:
     )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value) -> str | int | float:
-    if value is None:
-        return ""
-    # Conversation names come from customers: keep spreadsheets from reading them as formulas.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
 def _csv_response(filename: str, columns: list[str], rows: Iterable[list]) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def lines():
-        yield writer.writerow(columns)
-        for row in rows:
-            yield writer.writerow([_cell(value) for value in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    # Conversation names and summaries come from customers: csv_lines keeps formulas out.
+    response = StreamingHttpResponse(csv_lines(columns, rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
 @require_GET
 @ops_leader_required
+@filters_checked
 def panel_csv(request: HttpRequest, page: str, panel: str) -> StreamingHttpResponse:
     _, build = _page(page)
     filters = filters_from(request.GET)
@@ -92,6 +93,7 @@ def panel_csv(request: HttpRequest, page: str, panel: str) -> StreamingHttpRespo
 
 @require_GET
 @ops_leader_required
+@filters_checked
 def conversations(request: HttpRequest) -> HttpResponse:
     result = drilldown(request.GET)
     params = request.GET.copy()
@@ -110,6 +112,16 @@ def conversations(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @ops_leader_required
-def conversations_csv(request: HttpRequest) -> StreamingHttpResponse:
+@filters_checked
+def conversations_csv(request: HttpRequest) -> HttpResponse:
+    filters = filters_from(request.GET)
+    days = (filters.end - filters.start).days + 1
+    if days > settings.INSIGHTS_CSV_MAX_DAYS:
+        return _bad_range(
+            request,
+            f"A download covers at most {settings.INSIGHTS_CSV_MAX_DAYS} days; this range has {days}. "
+            "Download it in parts.",
+        )
+    # The rows are read from the database as the file is written, never all at once.
     result = drilldown(request.GET, limit=None)
     return _csv_response("conversations.csv", result.columns, result.rows)

@@ -227,6 +227,8 @@ LOGGING = {
 # --- Insights -----------------------------------------------------------------------------
 # Analysis waits this long after a conversation is resolved, so late events settle first.
 INSIGHTS_QUIET_PERIOD_SECONDS = env.int("INSIGHTS_QUIET_PERIOD_SECONDS", default=600)
+# The longest date range the conversations CSV download accepts (rows are streamed either way).
+INSIGHTS_CSV_MAX_DAYS = env.int("INSIGHTS_CSV_MAX_DAYS", default=366)
 # The Claude models' defaults; each is a setting in the admin (Classifier settings, Insights settings)
 # and these only fill a fresh install. Reasons and prices: docs/configuration.md.
 CLASSIFIER_MODEL_ID = env("CLASSIFIER_MODEL_ID", default="claude-haiku-5-5")

@@ -1,6 +1,6 @@
 """The conversations behind a dashboard figure (drill-downs), and their CSV rows."""
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -23,7 +23,7 @@ ROUTE_LABELS = {"auto": "auto-routed", "triage": "sent to triage"}
 class DrillDown:
     title: str
     columns: list[str]
-    rows: list[list]
+    rows: Iterable[list]  # a list on pages; a generator for the CSV download
     total: int
 
 
@@ -72,7 +72,8 @@ def _analysis_list(params: Mapping[str, str], limit: int | None) -> DrillDown:
     )
     shown = rows[:limit] if limit else rows.iterator(chunk_size=2000)
     intents = intent_names()
-    table = [
+    # Without a limit (the CSV download) the rows stay a generator: read as the file is written.
+    table = (
         [
             a.resolved_at.strftime("%Y-%m-%d %H:%M"),
             a.conversation.name or a.conversation.kustomer_id,
@@ -95,7 +96,7 @@ def _analysis_list(params: Mapping[str, str], limit: int | None) -> DrillDown:
             else a.get_extraction_status_display(),
         ]
         for a in shown
-    ]
+    )
     return DrillDown(
         title="Resolved conversations" + (f": {', '.join(described)}" if described else ""),
         columns=[
@@ -117,8 +118,8 @@ def _analysis_list(params: Mapping[str, str], limit: int | None) -> DrillDown:
             "Accuracy",
             "Summary",
         ],
-        rows=table,
-        total=rows.count() if limit else len(table),
+        rows=list(table) if limit else table,
+        total=rows.count(),
     )
 
 
@@ -139,8 +140,8 @@ def _backlog_list(filters: Filters, age: str, limit: int | None) -> DrillDown:
         if band[3]:
             waiting = waiting.filter(classified_at__gt=now - band[3])
     waiting = waiting.order_by("classified_at", "pk")
-    shown = waiting[:limit] if limit else waiting
-    rows = [
+    shown = waiting[:limit] if limit else waiting.iterator(chunk_size=2000)
+    rows = (
         [
             c.classified_at.strftime("%Y-%m-%d %H:%M") if c.classified_at else "",
             c.conversation.name or c.conversation.kustomer_id,
@@ -150,12 +151,12 @@ def _backlog_list(filters: Filters, age: str, limit: int | None) -> DrillDown:
             c.route_reason,
         ]
         for c in shown
-    ]
+    )
     return DrillDown(
         title="Waiting for a reviewer" + (f": {band[1].lower()}" if band else ""),
         columns=["Classified", "Conversation", "Kustomer id", "AI intent", "Confidence", "Why in triage"],
-        rows=rows,
-        total=waiting.count() if limit else len(rows),
+        rows=list(rows) if limit else rows,
+        total=waiting.count(),
     )
 
 
@@ -169,8 +170,8 @@ def _review_list(filters: Filters, params: Mapping[str, str], limit: int | None)
     if params.get("agreed") in ("0", "1"):
         reviews = reviews.filter(agreed=params["agreed"] == "1")
     reviews = reviews.order_by("-created_at", "-pk")
-    shown = reviews[:limit] if limit else reviews
-    rows = [
+    shown = reviews[:limit] if limit else reviews.iterator(chunk_size=2000)
+    rows = (
         [
             r.created_at.strftime("%Y-%m-%d %H:%M"),
             r.classification.conversation.name or r.classification.conversation.kustomer_id,
@@ -181,7 +182,7 @@ def _review_list(filters: Filters, params: Mapping[str, str], limit: int | None)
             r.reviewer.get_username() if r.reviewer else "",
         ]
         for r in shown
-    ]
+    )
     return DrillDown(
         title="Triage reviews",
         columns=[
@@ -193,8 +194,8 @@ def _review_list(filters: Filters, params: Mapping[str, str], limit: int | None)
             "Verdict",
             "Reviewer",
         ],
-        rows=rows,
-        total=reviews.count() if limit else len(rows),
+        rows=list(rows) if limit else rows,
+        total=reviews.count(),
     )
 
 
@@ -205,8 +206,8 @@ def _autoreply_list(filters: Filters, params: Mapping[str, str], limit: int | No
         verdict=params.get("ar_verdict", ""),
         grade=params.get("ar_grade", ""),
     ).select_related("review")
-    shown = decisions[:limit] if limit else decisions
-    rows = [
+    shown = decisions[:limit] if limit else decisions.iterator(chunk_size=2000)
+    rows = (
         [
             d.created_at.strftime("%Y-%m-%d %H:%M"),
             d.conversation.name or d.conversation.kustomer_id,
@@ -215,6 +216,11 @@ def _autoreply_list(filters: Filters, params: Mapping[str, str], limit: int | No
             + (d.review.grade if hasattr(d, "review") else autoreplies.NOT_GRADED),
         ]
         for d in shown
-    ]
+    )
     columns = ["Decided", "Conversation", "Kustomer id", "Mode, outcome, shadow approval"]
-    return DrillDown(title="Auto-reply decisions", columns=columns, rows=rows, total=decisions.count())
+    return DrillDown(
+        title="Auto-reply decisions",
+        columns=columns,
+        rows=list(rows) if limit else rows,
+        total=decisions.count(),
+    )

@@ -7,7 +7,23 @@ from urllib.parse import urlencode
 
 from django.utils import timezone
 
+from bearscope.exceptions import BearScopeError
+
 DEFAULT_DAYS = 30
+# Dates a dashboard accepts, and the longest range it adds up: beyond these a typo (year 20255)
+# or a hand-edited link would make every panel scan the whole history.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2100, 12, 31)
+MAX_RANGE_DAYS = 3 * 366
+
+
+_OUTSIDE = f"Dates must be between {FIRST_DAY.year} and {LAST_DAY.year}; {{value}} is not."
+
+
+class FilterError(BearScopeError):
+    """A date range the dashboards refuse; the message says what to change."""
+
+
 FILTER_DIMENSIONS = ("intent", "channel", "team", "agent")
 
 
@@ -44,19 +60,31 @@ class Filters:
 
 
 def _day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
+    if not value:
         return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        if value[:1].isdigit() and len(value.split("-", 1)[0]) > 4:
+            raise FilterError(_OUTSIDE.format(value=value[:20])) from None
+        raise FilterError(f"{value[:20]} is not a date; write it as YYYY-MM-DD.") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise FilterError(_OUTSIDE.format(value=value))
+    return day
 
 
 def filters_from(params: Mapping[str, str]) -> Filters:
-    """Filters from a query string; bad or missing dates fall back to the last 30 days."""
+    """Filters from a query string; missing dates fall back to the last 30 days.
+
+    Raises FilterError for an unreadable date, one outside 2000-2100, or a range over three years.
+    """
     today = timezone.now().date()
     end = _day(params.get("end")) or today
     start = _day(params.get("start")) or end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:
         start, end = end, start
+    if (end - start).days + 1 > MAX_RANGE_DAYS:
+        raise FilterError("Choose a range of at most three years.")
     # "-" (none) only means something in a drill-down link; on the dashboards it is no filter.
     values = {name: blank_value(str(params.get(name, "")).strip()[:64]) for name in FILTER_DIMENSIONS}
     return Filters(start=start, end=end, **values)
