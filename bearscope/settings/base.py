@@ -113,6 +113,13 @@ LOGIN_REDIRECT_URL = "classification:queue"
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.float("LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Behind a load balancer every request comes from its address: this many X-Forwarded-For entries
+# (from the right) are the proxies' own, and the client's address is read from them (0: none).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "bearscope.signin.client_ip"
+# An address failing for this many different usernames within the cool-off is blocked whole.
+LOGIN_ADDRESS_USERNAME_LIMIT = env.int("LOGIN_ADDRESS_USERNAME_LIMIT", default=20)
+AXES_HANDLER = "bearscope.signin.AddressAwareHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # No start-up banner on every manage.py command; lockouts are still logged as warnings.
