@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 from django.conf import settings
@@ -37,6 +37,11 @@ logger = logging.getLogger(__name__)
 
 USER_AGENT = "BearScope/0.1 (+https://github.com/bearscope)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def _id(value: str) -> str:
+    """An id or name as one path segment: `/`, `?`, `#`, `..` and the like cannot change the route."""
+    return quote(str(value), safe="")
 
 
 # --- Assumptions (one function each) ----------------------------------------------------------
@@ -160,6 +165,9 @@ class KustomerClient:
         raises KustomerUnknownOutcome so the caller looks before trying again.
         """
         url = urljoin(self.base_url, path.lstrip("/"))
+        if urlsplit(url)[:2] != urlsplit(self.base_url)[:2]:
+            # The API key goes with every request: never to a host other than the configured one.
+            raise KustomerError("Refused a URL off the Kustomer API host", method=method, path=path)
         attempt = 0
         while True:
             self.budget.acquire()
@@ -236,7 +244,11 @@ class KustomerClient:
         return data if isinstance(data, dict) else {}
 
     def paginate(self, path: str, *, page_size: int = 100) -> Iterator[dict]:
-        """Every item of a list, following `links.next` (a relative path) until it is null."""
+        """Every item of a list, following `links.next` until it is null.
+
+        Kustomer's links are relative paths; an absolute one is followed only on the configured API
+        host (scheme and host:port), else a KustomerError: the key never goes elsewhere.
+        """
         payload = self.request("GET", path, params={"page": 1, "pageSize": page_size})
         while True:
             items = payload.get("data")
@@ -253,40 +265,40 @@ class KustomerClient:
         return self.get_data("/v1/users/current")
 
     def conversation_get(self, conversation_id: str) -> dict:
-        return self.get_data(f"/v1/conversations/{conversation_id}")
+        return self.get_data(f"/v1/conversations/{_id(conversation_id)}")
 
     def conversation_custom_update(
         self, conversation_id: str, custom: dict[str, Any], *, priority: int | None = None
     ) -> dict:
         """Write custom attributes (and optionally Kustomer's 1-5 priority); idempotent, so retried."""
         body = custom_update_body(custom, priority)
-        data = self.request("PATCH", f"/v1/conversations/{conversation_id}", json=body)
+        data = self.request("PATCH", f"/v1/conversations/{_id(conversation_id)}", json=body)
         return data.get("data") if isinstance(data.get("data"), dict) else {}
 
     def conversation_messages(self, conversation_id: str) -> Iterator[dict]:
-        return self.paginate(f"/v1/conversations/{conversation_id}/messages")
+        return self.paginate(f"/v1/conversations/{_id(conversation_id)}/messages")
 
     def conversation_notes(self, conversation_id: str) -> Iterator[dict]:
-        return self.paginate(f"/v1/conversations/{conversation_id}/notes")
+        return self.paginate(f"/v1/conversations/{_id(conversation_id)}/notes")
 
     def conversation_drafts(self, conversation_id: str) -> Iterator[dict]:
-        return self.paginate(f"/v1/conversations/{conversation_id}/drafts")
+        return self.paginate(f"/v1/conversations/{_id(conversation_id)}/drafts")
 
     def customer_get(self, customer_id: str) -> dict:
-        return self.get_data(f"/v1/customers/{customer_id}")
+        return self.get_data(f"/v1/customers/{_id(customer_id)}")
 
     def customer_kobjects(self, customer_id: str, klass_name: str) -> Iterator[dict]:
-        return self.paginate(f"/v1/customers/{customer_id}/klasses/{klass_name}")
+        return self.paginate(f"/v1/customers/{_id(customer_id)}/klasses/{_id(klass_name)}")
 
     def kobject_by_external_id(self, klass_name: str, external_id: str) -> dict | None:
         try:
-            return self.get_data(f"/v1/klasses/{klass_name}/externalId={external_id}")
+            return self.get_data(f"/v1/klasses/{_id(klass_name)}/externalId={_id(external_id)}")
         except KustomerNotFound:
             return None
 
     def note_create(self, conversation_id: str, body: str) -> dict:
         data = self.request(
-            "POST", f"/v1/conversations/{conversation_id}/notes", json={"body": body}, creates=True
+            "POST", f"/v1/conversations/{_id(conversation_id)}/notes", json={"body": body}, creates=True
         )
         return data.get("data") if isinstance(data.get("data"), dict) else {}
 
@@ -301,26 +313,26 @@ class KustomerClient:
             "body": body,
             **channel_fields,
         }
-        data = self.request("POST", f"/v1/customers/{customer_id}/drafts", json=payload, creates=True)
+        data = self.request("POST", f"/v1/customers/{_id(customer_id)}/drafts", json=payload, creates=True)
         return data.get("data") if isinstance(data.get("data"), dict) else {}
 
     def draft_send(self, draft_id: str) -> dict:
         body = draft_send_body(timezone.now().isoformat().replace("+00:00", "Z"))
-        data = self.request("PUT", f"/v1/drafts/{draft_id}", json=body, creates=True)
+        data = self.request("PUT", f"/v1/drafts/{_id(draft_id)}", json=body, creates=True)
         return data.get("data") if isinstance(data.get("data"), dict) else {}
 
     # --- People, attribute definitions, webhook registration (kustomer_connect) ---------------
 
     def people_list(self, kind: str, *, page_size: int = 500) -> Iterator[dict]:
         """Every user (`kind` "users") or team ("teams"), page by page."""
-        return self.paginate(f"/v1/{kind}", page_size=page_size)
+        return self.paginate(f"/v1/{_id(kind)}", page_size=page_size)
 
     def metadata_get(self, klass: str) -> dict:
-        return self.get_data(f"/v1/metadata/{klass}")
+        return self.get_data(f"/v1/metadata/{_id(klass)}")
 
     def metadata_add(self, klass: str, properties: dict[str, dict]) -> dict:
         """Add attribute definitions (the others stay); the same PUT again changes nothing, so retried."""
-        data = self.request("PUT", f"/v1/metadata/{klass}", json={"properties": properties})
+        data = self.request("PUT", f"/v1/metadata/{_id(klass)}", json={"properties": properties})
         return data.get("data") if isinstance(data.get("data"), dict) else {}
 
     def outbound_webhooks_list(self) -> Iterator[dict]:

@@ -65,6 +65,7 @@ class SandboxApp(ApiRoutes, ControlRoutes, HistoryRoutes):
                 status, payload, headers = self.control(method, path, read_json(environ))
             elif path.startswith("/v1/"):
                 status, payload, headers = self.api(method, path, query, environ)
+                payload = self._links_absolute(payload)
             else:
                 status, payload, headers = 404, not_found("Route").body, {}
         except ApiError as exc:
@@ -86,6 +87,17 @@ class SandboxApp(ApiRoutes, ControlRoutes, HistoryRoutes):
         header_list += list(headers.items())
         start_response(f"{status} {HTTPStatus(status).phrase}", header_list)
         return [body]
+
+    def _links_absolute(self, payload: Any) -> Any:
+        """Pagination links prefixed with the `links_origin` setting: a client meeting absolute links."""
+        origin = self.state.links_origin
+        if not origin or not isinstance(payload, dict) or not isinstance(payload.get("links"), dict):
+            return payload
+        links = {
+            key: origin + value if isinstance(value, str) else value
+            for key, value in payload["links"].items()
+        }
+        return {**payload, "links": links}
 
     def emit(self, events: Events) -> int:
         """Queue each event for every subscription that wants it; returns how many deliveries were queued."""

@@ -20,6 +20,10 @@ def is_flag(value: Any) -> bool:
     return isinstance(value, bool)
 
 
+def is_origin(value: Any) -> bool:
+    return isinstance(value, str) and (value == "" or value.startswith(("http://", "https://")))
+
+
 def is_names(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
@@ -34,6 +38,7 @@ RUNTIME_SETTINGS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "retry_after": (is_flag, "true or false"),
     "refused": (is_names, "a list of role names"),
     "strict_custom_attributes": (is_flag, "true or false"),
+    "links_origin": (is_origin, 'an http(s) origin, or "" for relative links'),
 }
 
 
@@ -154,6 +159,7 @@ class ControlRoutes:
                     "api_key_required": bool(state.config.api_key),
                     "refused": list(state.refused),
                     "strict_custom_attributes": state.strict_custom_attributes,
+                    "links_origin": state.links_origin,
                 },
                 {},
             )

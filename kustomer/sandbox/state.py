@@ -71,6 +71,8 @@ class SandboxState(
             self.teams = {t["id"]: resources.team_resource(t, self.org) for t in seed["teams"]}
             self._seed_metadata(seed["metadata"], iso_now())
             self.strict_custom_attributes = self.config.strict_custom_attributes
+            # Pagination links are relative paths, as Kustomer's; an origin here makes them absolute.
+            self.links_origin = ""
             self.customers = {c["id"]: resources.customer_resource(c, self.org) for c in seed["customers"]}
             self.kobjects = {
                 klass: {k["id"]: resources.kobject_resource(klass, k, self.org) for k in items}
