@@ -3,6 +3,7 @@
 import json
 import logging
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from rest_framework import status
 from rest_framework.exceptions import ParseError
@@ -12,7 +13,7 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from .authentication import KustomerSignatureAuthentication
-from .payloads import text_clean
+from .payloads import envelope_org, text_clean
 from .services import webhook_event_receive
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,22 @@ class KustomerWebhookApi(APIView):
     def post(self, request):
         body = request._request.body
         envelope = envelope_parse(body)
+        expected_org = settings.KUSTOMER_ORG_ID
+        if expected_org and envelope_org(envelope) != expected_org:
+            # A signed event from another org (a shared secret, a misrouted webhook): not ours to keep.
+            logger.warning(
+                "Webhook event %s refused: org %r is not the configured one",
+                envelope["id"],
+                envelope_org(envelope),
+            )
+            return Response(
+                {
+                    "status": "refused",
+                    "event_id": envelope["id"],
+                    "detail": "This endpoint accepts events from one Kustomer org only (KUSTOMER_ORG_ID).",
+                },
+                status=status.HTTP_403_FORBIDDEN,
+            )
         try:
             event, created = webhook_event_receive(envelope=envelope, body=body, meta=request.META)
         except (OperationalError, InterfaceError) as exc:

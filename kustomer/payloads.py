@@ -92,6 +92,11 @@ def json_clean(value: Any) -> Any:
     return value
 
 
+def envelope_org(envelope: Any) -> str:
+    """The Kustomer org a webhook event belongs to: the envelope's top-level `org` id."""
+    return as_str(as_dict(envelope).get("org"), 64)
+
+
 def related_id(resource: dict, name: str) -> str:
     """The id of a to-one relationship; the type is not checked (customer vs customers)."""
     return as_str(

@@ -159,6 +159,8 @@ REST_FRAMEWORK = {
 KUSTOMER_API_BASE_URL = env("KUSTOMER_API_BASE_URL", default="https://api.kustomerapp.com")
 KUSTOMER_API_KEY = env("KUSTOMER_API_KEY", default="")
 KUSTOMER_WEBHOOK_SECRET = env("KUSTOMER_WEBHOOK_SECRET", default="")
+# When set, webhook events whose envelope names another org are refused (403) and stored nowhere.
+KUSTOMER_ORG_ID = env("KUSTOMER_ORG_ID", default="")
 KUSTOMER_MACHINE_USER_ID = env("KUSTOMER_MACHINE_USER_ID", default="")
 KUSTOMER_WEBHOOK_MAX_BYTES = env.int("KUSTOMER_WEBHOOK_MAX_BYTES", default=1024 * 1024)
 KUSTOMER_RATE_LIMIT_PER_MINUTE = env.int("KUSTOMER_RATE_LIMIT_PER_MINUTE", default=1000)
