@@ -235,6 +235,9 @@ class AutoReplyDecisionAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # every decision explains itself, for as long as the product runs
+
 
 @admin.register(AutoReply)
 class AutoReplyAdmin(admin.ModelAdmin):
@@ -258,13 +261,20 @@ class AutoReplyAdmin(admin.ModelAdmin):
     readonly_fields = fields
     actions = ["finish_replies"]
 
-    @admin.action(description="Finish selected replies (look in Kustomer first, then send what is missing)")
+    @admin.action(
+        description="Finish selected replies (look in Kustomer first, then send what is missing)",
+        permissions=["finish"],
+    )
     def finish_replies(self, request: HttpRequest, queryset) -> None:
         count = replies_enqueue(reply_pks=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} repl{'y' if count == 1 else 'ies'} queued.", messages.SUCCESS)
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def has_finish_permission(self, request) -> bool:
+        # Sends to customers: seeing the replies is not enough.
+        return request.user.has_perm("autoreply.change_autoreply")
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # the row is what keeps a conversation from a second auto-reply

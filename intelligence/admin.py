@@ -117,7 +117,7 @@ class ConversationAnalysisAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Extract again (flagged, failed or waiting)")
+    @admin.action(description="Extract again (flagged, failed or waiting)", permissions=["change"])
     def retry_extraction(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = extractions_retry(analyses=queryset)
         messages.success(request, f"{count} analyses will be extracted again by the sweeper within a minute.")

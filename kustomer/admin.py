@@ -126,11 +126,15 @@ class CustomAttributeNamesAdmin(SingletonAdmin):
 class PeopleAdmin(ReadOnlyAdmin):
     """Mirrored from Kustomer by the hourly sync; the button syncs now."""
 
+    def has_sync_permission(self, request) -> bool:
+        # The rows are read-only here, but a sync rewrites them: the model's change permission.
+        return request.user.has_perm("kustomer.change_agent")
+
     change_list_template = "admin/kustomer/people_change_list.html"
     search_fields = ("=kustomer_id", "name", "display_name")
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "can_sync": self.has_view_permission(request)}
+        extra_context = {**(extra_context or {}), "can_sync": self.has_sync_permission(request)}
         return super().changelist_view(request, extra_context)
 
 
@@ -146,7 +150,7 @@ class AgentAdmin(PeopleAdmin):
 
     def sync_view(self, request: HttpRequest) -> HttpResponseRedirect:
         """The "Sync users and teams now" button of the agents' and the teams' lists."""
-        if not self.has_view_permission(request):
+        if not self.has_sync_permission(request):
             messages.error(request, "You may not sync users and teams.")
         else:
             people_sync_enqueue()

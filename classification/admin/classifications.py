@@ -134,3 +134,6 @@ class TriageReviewAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # reviews are the evidence readiness and audits are computed from
