@@ -32,6 +32,7 @@ SCHEDULES = [
     Every("Insights rollup refresh", "intelligence.tasks.rollup_refresh", minutes=5),
     Every("Task results pruning", "bearscope.tasks.task_results_prune", daily=True),
     Every("Users and teams sync", "kustomer.tasks.people_sync", hourly=True),
+    Every("Personal data pruning", "bearscope.tasks.pii_prune", hourly=True),
 ]
 
 

@@ -209,6 +209,9 @@ Q_CLUSTER = {
     "label": "Task queue",
 }
 Q_RESULT_DAYS = env.int("Q_RESULT_DAYS", default=7)
+# Raw webhook bodies and the prompt inputs sent to Claude are blanked after this many days;
+# the rows derived from them (mirror, classifications, analyses) stay (bearscope/retention.py).
+PII_RETENTION_DAYS = env.int("PII_RETENTION_DAYS", default=90)
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
