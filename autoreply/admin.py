@@ -28,7 +28,18 @@ from .services.modes import ReadinessNotMet, live_switch_check, policy_mode_set
 @admin.register(AutoReplySettings)
 class AutoReplySettingsAdmin(SingletonAdmin):
     fieldsets = (
-        (None, {"fields": ("enabled", "escalation_line", "channels", "shadow_note")}),
+        (
+            None,
+            {
+                "fields": (
+                    "enabled",
+                    "escalation_line",
+                    "channels",
+                    "claimed_identity_channels",
+                    "shadow_note",
+                )
+            },
+        ),
         (
             "Readiness bar for going live",
             {
@@ -48,6 +59,7 @@ class OrderMappingAdmin(SingletonAdmin):
         "field_status",
         "field_carrier",
         "field_tracking_url",
+        "tracking_hosts",
         "field_estimated_delivery",
         "field_email",
         "recent_days",

@@ -41,6 +41,14 @@ class AutoReplySettings(SingletonModel):
         default="email,chat",
         help_text="Channels auto-replies may use, comma-separated (Kustomer channel names).",
     )
+    claimed_identity_channels = models.CharField(
+        max_length=255,
+        default="chat,sms",
+        blank=True,
+        verbose_name="channels where identity is only claimed",
+        help_text="Comma-separated. On these channels anyone can type any email, so an order is spoken of "
+        "only when the customer's matching email (or phone, on SMS) is verified in Kustomer.",
+    )
     shadow_note = models.BooleanField(
         default=False,
         verbose_name="internal note in shadow mode",
@@ -66,6 +74,9 @@ class AutoReplySettings(SingletonModel):
     def channel_list(self) -> list[str]:
         return [c.strip().lower() for c in self.channels.split(",") if c.strip()]
 
+    def claimed_identity_list(self) -> list[str]:
+        return [c.strip().lower() for c in self.claimed_identity_channels.split(",") if c.strip()]
+
 
 class OrderMapping(SingletonModel):
     """One row (pk 1): where the tenant keeps orders in Kustomer (a Klass) and which fields say what.
@@ -84,6 +95,13 @@ class OrderMapping(SingletonModel):
         default="custom.emailStr",
         help_text="The order's email; must be one of the customer's.",
     )
+    tracking_hosts = models.CharField(
+        max_length=512,
+        blank=True,
+        default="",
+        help_text="Hosts a tracking link may point to, comma-separated (ups.com also allows www.ups.com); "
+        "empty: any https host. Other links are never put in a reply.",
+    )
     recent_days = models.PositiveIntegerField(
         default=30,
         help_text="Without an order number, the customer's only order created within this many days is used.",
@@ -100,6 +118,9 @@ class OrderMapping(SingletonModel):
 
     def __str__(self) -> str:
         return f"Orders in Klass {self.klass_name}"
+
+    def tracking_host_list(self) -> list[str]:
+        return [h.strip().lower().rstrip(".") for h in self.tracking_hosts.split(",") if h.strip()]
 
 
 class ReplyTemplate(TimeStampedModel):

@@ -33,6 +33,8 @@ class BlockReason(models.TextChoices):
     ORDER_NOT_FOUND = "order_not_found", "Order not found"
     ORDER_CUSTOMER_MISMATCH = "order_customer_mismatch", "Order belongs to someone else"
     ORDER_AMBIGUOUS = "order_ambiguous", "Several recent orders, none named"
+    ORDER_DATA_INVALID = "order_data_invalid", "Order data not fit for a reply"
+    IDENTITY_UNVERIFIED = "identity_unverified", "Customer's email or phone not verified (chat, SMS)"
     TEMPLATE = Check.TEMPLATE.value, "Reply incomplete"
     KUSTOMER_UNAVAILABLE = "kustomer_unavailable", "Kustomer unreachable"
 

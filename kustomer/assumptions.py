@@ -9,8 +9,8 @@ from django.utils.module_loading import import_string
 
 from .client import KustomerClient, client_checking
 from .exceptions import KustomerAuthError, KustomerError
-from .models import Message
-from .payloads import message_text_parts
+from .models import Customer, Message
+from .payloads import attributes, message_text_parts
 
 # Kustomer cuts a message's `preview` at 256 characters; a stored body that long may have been cut.
 PREVIEW_CHARS = 256
@@ -111,6 +111,22 @@ def _listed_token(assumption: Assumption, client: KustomerClient) -> Finding:
     return Finding(Verdict.HOLDS, f"{shown} of {len(hooks)} listed subscriptions show their token.")
 
 
+def _verified_flag(assumption: Assumption, client: KustomerClient) -> Finding:
+    customer = Customer.objects.order_by("-pk").first()
+    if customer is None:
+        return Finding(Verdict.NOT_PROBED, "No customer is mirrored yet; probed once one is.")
+    attrs = attributes(client.customer_get(customer.kustomer_id))
+    entries = [e for key in ("emails", "phones") for e in attrs.get(key) or [] if isinstance(e, dict)]
+    where = f"Customer {customer.kustomer_id}"
+    if not entries:
+        return Finding(Verdict.UNKNOWN, f"{where} has no email or phone to look at.")
+    flagged = sum(isinstance(e.get("verified"), bool) for e in entries)
+    if not flagged:
+        detail = f"{where}: none of its {len(entries)} emails and phones says `verified`, so chat and SMS "
+        return Finding(Verdict.FAILS, detail + "auto-replies are all blocked as identity unverified.")
+    return Finding(Verdict.HOLDS, f"{where}: {flagged} of {len(entries)} emails and phones say `verified`.")
+
+
 SENDS = "Only a sent draft shows it, and sending one reaches a customer."
 ASSUMPTIONS = (
     Assumption(
@@ -175,6 +191,12 @@ ASSUMPTIONS = (
         "kustomer.payloads.subscription_token",
         "Reads `GET /v1/outbound-webhooks`.",
         probe=_listed_token,
+    ),
+    Assumption(
+        "A customer's confirmed email or phone says `verified: true` on its entry in `emails` / `phones`",
+        "kustomer.payloads.customer_verified_contacts",
+        "Reads the newest mirrored customer (`GET /v1/customers/{id}`).",
+        probe=_verified_flag,
     ),
 )
 

@@ -222,6 +222,31 @@ def customer_emails(customer: Any) -> set[str]:
     return emails - {""}
 
 
+def phone_digits(value: Any) -> str:
+    """A phone number as its digits only, so "+1 (415) 555-0123" and "+14155550123" compare equal."""
+    return "".join(ch for ch in as_str(value, 64) if ch.isdigit())
+
+
+def customer_verified_contacts(customer: Any) -> tuple[set[str], set[str]]:
+    """Assumption: a confirmed email or phone says `verified: true` on its entry in `emails` / `phones`.
+
+    Returns (verified emails lower-case, verified phones as digits). An entry without the flag, or
+    with anything but `true`, is unverified: identity on chat and SMS then fails closed.
+    """
+    attrs = attributes(customer)
+    emails = {
+        as_str(e.get("email")).strip().lower()
+        for e in map(as_dict, as_list(attrs.get("emails")))
+        if e.get("verified") is True
+    }
+    phones = {
+        phone_digits(p.get("phone"))
+        for p in map(as_dict, as_list(attrs.get("phones")))
+        if p.get("verified") is True
+    }
+    return emails - {""}, phones - {""}
+
+
 def kobject_field(kobject: Any, path: str) -> Any:
     """A KObject field by the mapping's dotted path (`externalId`, `custom.statusStr`) in its attributes."""
     value: Any = attributes(kobject)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from classification.models import Classification
 from kustomer.client import KustomerClient
 from kustomer.models import Message
-from kustomer.payloads import email_headers, email_sender, message_is_outbound
+from kustomer.payloads import customer_verified_contacts, email_headers, email_sender, message_is_outbound
 
 from ..models import (
     AutoReply,
@@ -18,8 +18,8 @@ from ..models import (
     OrderMapping,
     ReplyTemplate,
 )
-from ..orders import order_check
-from ..reasons import Check
+from ..orders import OrderCheck, order_check
+from ..reasons import BlockReason, Check
 from ..rendering import TemplateError, template_render
 from .chain import Chain, Context, Outcome, Verdict
 
@@ -140,10 +140,34 @@ def data(ctx: Context) -> Verdict:
         order_number=(ctx.classification.entities or {}).get("order_number"),
         mapping=OrderMapping.load(),
     )
-    if checked.passed:
+    if not checked.passed:
+        return Verdict(False, checked.reason, checked.code)
+    verified = identity_verified(ctx, checked)
+    if verified.passed:
         ctx.outcome.facts = checked.facts
         ctx.values = checked.facts.values()
-    return Verdict(checked.passed, checked.reason, checked.code)
+    return verified
+
+
+def identity_verified(ctx: Context, checked: OrderCheck) -> Verdict:
+    """On a channel where identity is only claimed (chat, SMS), the matching email or phone must be verified.
+
+    Anyone can type someone else's email into a chat widget; only Kustomer's verified flag on the
+    customer record says the person is who they claim (kustomer.payloads.customer_verified_contacts).
+    """
+    channel_name = ctx.outcome.channel.lower()
+    if channel_name not in ctx.config.claimed_identity_list():
+        return Verdict(True, checked.reason)
+    emails, phones = customer_verified_contacts(checked.customer)
+    if checked.email in emails:
+        return Verdict(True, f"{checked.reason}; the order's email is verified")
+    if channel_name == "sms" and phones:
+        return Verdict(True, f"{checked.reason}; the customer's phone is verified")
+    what = "email or phone" if channel_name == "sms" else "email"
+    code = BlockReason.IDENTITY_UNVERIFIED
+    return Verdict(
+        False, f"{code}: on {channel_name} the customer's {what} must be verified in Kustomer", code
+    )
 
 
 def _variant(template: ReplyTemplate, channel_name: str) -> tuple[str, str]:

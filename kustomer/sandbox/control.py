@@ -69,6 +69,7 @@ class ControlRoutes:
             ("POST", "/_sandbox/scenarios/reopen", self.ctl_reopen),
             ("POST", "/_sandbox/users/{id}", self.ctl_user_rename),
             ("POST", "/_sandbox/teams/{id}", self.ctl_team_rename),
+            ("POST", "/_sandbox/customers/{id}/verified", self.ctl_customer_verified),
             ("POST", "/_sandbox/replay", self.ctl_replay),
             ("GET", "/_sandbox/state/conversations/{id}", self.ctl_conversation_state),
         ]
@@ -267,6 +268,22 @@ class ControlRoutes:
 
     def ctl_team_rename(self, id: str, body: Any, **_: Any) -> Response:
         return self.scenario(body, lambda body: self.state.scenario_rename("team", id, body))
+
+    def ctl_customer_verified(self, id: str, body: Any, **_: Any) -> Response:
+        """Mark a customer's emails (`email`) and phones (`phone`) verified or not: true or false each."""
+        body = body_object(body)
+        flags = {"emails": body.get("email"), "phones": body.get("phone")}
+        for key, value in flags.items():
+            if value is not None and not is_flag(value):
+                raise bad_request(f"{key[:-1]} must be true or false.", f"/{key[:-1]}")
+        with self.state.lock:
+            customer = self.state.customers.get(id)
+            if customer is None:
+                raise not_found("Customer")
+            for key, value in flags.items():
+                for entry in customer["attributes"][key] if value is not None else []:
+                    entry["verified"] = value
+            return 200, copy.deepcopy(customer), {}
 
     def ctl_replay(self, body: Any, **_: Any) -> Response:
         """Send every seeded sample to `url`; a dead receiver is reported, and after a few straight

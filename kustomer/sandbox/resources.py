@@ -95,8 +95,16 @@ def customer_resource(seed: dict[str, Any], org: str) -> dict[str, Any]:
             "name": seed["name"],
             "displayName": seed["name"],
             "externalId": seed.get("externalId"),
-            "emails": [{"type": "home", "email": seed["email"]}] if seed.get("email") else [],
-            "phones": [{"type": "mobile", "phone": seed["phone"]}] if seed.get("phone") else [],
+            # `verified`: the address or number was confirmed (a BearScope assumption about Kustomer's
+            # customer record; seeded customers are verified unless the seed says otherwise).
+            "emails": [{"type": "home", "email": seed["email"], "verified": seed.get("emailVerified", True)}]
+            if seed.get("email")
+            else [],
+            "phones": [
+                {"type": "mobile", "phone": seed["phone"], "verified": seed.get("phoneVerified", True)}
+            ]
+            if seed.get("phone")
+            else [],
             "custom": {},
             "createdAt": created,
             "updatedAt": created,
