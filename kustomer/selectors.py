@@ -2,11 +2,11 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from django.db.models import Count
+from django.db.models import Count, Max, Min
 
-from .models import Agent, Team, WebhookEvent
+from .models import Agent, Conversation, Team, WebhookEvent
 from .payloads import AssignmentSnapshot, assignment_snapshot
 
 
@@ -14,6 +14,14 @@ def event_counts() -> dict[str, int]:
     """Stored webhook events per status, every status named (zero included)."""
     found = dict(WebhookEvent.objects.values_list("status").annotate(n=Count("pk")).order_by())
     return {status: found.get(status, 0) for status in WebhookEvent.Status.values}
+
+
+def conversation_span() -> tuple[date, date] | None:
+    """The first and last day a mirrored conversation was created in Kustomer; None with none."""
+    span = Conversation.objects.aggregate(first=Min("kustomer_created_at"), last=Max("kustomer_created_at"))
+    if span["first"] is None:
+        return None
+    return span["first"].date(), span["last"].date()
 
 
 def assignment_snapshots(
