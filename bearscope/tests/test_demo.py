@@ -92,7 +92,7 @@ def test_demo_replays_the_samples_through_the_real_endpoint_and_processes_them(t
     assert figures["classified"] >= 10
     assert figures["written"] == figures["classified"] == figures["auto"] + figures["triage"]
     assert len(claude.message_requests) == figures["classified"]
-    assert "Stopped the sandbox, web server and qcluster." in out
+    assert "Stopped the sandbox, web server and qclusters." in out
     claude.stop()
 
 

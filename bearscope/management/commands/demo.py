@@ -1,4 +1,4 @@
-"""Run the whole product locally: sandbox, web server, qcluster, and sample conversations replayed."""
+"""Run the whole product locally: sandbox, web server, a qcluster per lane, the samples replayed."""
 
 import os
 import secrets
@@ -20,6 +20,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.module_loading import import_string
+
+from bearscope.lanes import BACKGROUND, CLUSTERS
+from bearscope.queue import tasks_waiting
 
 # The apps are reached by name: this floor imports none of them.
 EVENT_COUNTS = "kustomer.selectors.event_counts"
@@ -59,8 +62,8 @@ class Demo:
 class Command(BaseCommand):
     help = (
         "Set up and run BearScope locally on SQLite: migrate, create an admin login, start the Kustomer "
-        "sandbox, the web server and a qcluster (their output goes to .demo/*.log), replay sample "
-        "conversations as signed webhooks, print a summary and the sign-in details, and wait. "
+        "sandbox, the web server and a qcluster per queue lane (their output goes to .demo/*.log), "
+        "replay sample conversations as signed webhooks, print a summary and the sign-in details, and wait. "
         "Ctrl-C stops everything it started; --credentials prints the sign-in details again."
     )
 
@@ -166,7 +169,11 @@ class Command(BaseCommand):
             env,
         )
         self._start("web server", "web", [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"], env)
-        self._start("qcluster", "qcluster", [*manage, "qcluster"], env)
+        for lane, cluster in CLUSTERS.items():
+            # A qcluster per lane, as deployed (docs/operations.md#lanes); the plain one is background.
+            lane_env = env if lane == BACKGROUND else {**env, "Q_CLUSTER_NAME": cluster}
+            log = "qcluster" if lane == BACKGROUND else f"qcluster-{lane}"
+            self._start(f"qcluster ({lane} lane)", log, [*manage, "qcluster"], lane_env)
         self._wait_for(f"{demo.sandbox_url}/_sandbox/stats", "Kustomer sandbox")
         self._wait_for(f"{demo.web_url}/healthz", "web server")
         requests.post(
@@ -314,7 +321,8 @@ class Command(BaseCommand):
             while not done() and time.monotonic() < deadline:
                 time.sleep(0.5)
 
-        wait_until(lambda: import_string(EVENT_COUNTS)()["received"] == 0)
+        # Each lane has its own queue: wait until every one is empty, not only the event lane's.
+        wait_until(lambda: import_string(EVENT_COUNTS)()["received"] == 0 and tasks_waiting() == 0)
         wait_until(lambda: import_string(ROUTING_COUNTS)().unfinished == 0)
         wait_until(lambda: import_string(DECISION_COUNTS)().undecided == 0)
 
@@ -329,4 +337,4 @@ class Command(BaseCommand):
             except subprocess.TimeoutExpired:
                 os.killpg(child.pid, signal.SIGKILL)
         if self.children:
-            self.stdout.write("Stopped the sandbox, web server and qcluster.")
+            self.stdout.write("Stopped the sandbox, web server and qclusters.")
