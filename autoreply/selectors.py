@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from classification.models import Classification
 
 from .models import AutoReplyDecision, AutoReplyPolicy, AutoReplySettings, Mode, ShadowReview
+from .reasons import BlockReason
 
 Z_95 = 1.959964  # two-sided 95%
 
@@ -124,18 +125,32 @@ def shadow_next(*, after: AutoReplyDecision | None = None) -> AutoReplyDecision 
 
 @dataclass(frozen=True)
 class DecisionCounts:
-    """Auto-reply decisions so far, and classifications still waiting for theirs."""
+    """Auto-reply decisions so far, and classifications still waiting for theirs.
+
+    `blocked` counts every blocked decision; of those, `in_triage` were not routed automatically
+    and `no_policy` have an intent without an auto-reply policy.
+    """
 
     shadow: int
     blocked: int
     undecided: int
+    in_triage: int = 0
+    no_policy: int = 0
+
+    @property
+    def guardrail_blocked(self) -> int:
+        """Blocked by a guardrail other than triage or the missing policy (order data, channel, ...)."""
+        return self.blocked - self.in_triage - self.no_policy
 
 
 def decision_counts() -> DecisionCounts:
     decisions = AutoReplyDecision.objects.all()
+    blocked = decisions.filter(verdict=AutoReplyDecision.Verdict.BLOCKED)
     return DecisionCounts(
         shadow=shadow_replies().count(),
-        blocked=decisions.filter(verdict=AutoReplyDecision.Verdict.BLOCKED).count(),
+        blocked=blocked.count(),
+        in_triage=blocked.filter(reason=BlockReason.CLASSIFICATION).count(),
+        no_policy=blocked.filter(reason=BlockReason.INTENT, policy__isnull=True).count(),
         undecided=Classification.objects.filter(
             status=Classification.Status.DONE, current=True, autoreply_decision__isnull=True
         ).count(),

@@ -1,17 +1,21 @@
-"""Root URLs: the webhook, the admin, sign-in, the triage and shadow review pages, the insight
-dashboards, health checks."""
+"""Root URLs: the home page, the webhook, the admin, sign-in, the triage and shadow review pages, the
+insight dashboards, health checks."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from .health import healthz, readyz
+from .home import home
 
 admin.site.site_header = "BearScope"
 admin.site.site_title = "BearScope"
 admin.site.index_title = "Operations"
+# "View site" in the admin opens the home page.
+admin.site.site_url = "/"
 
 urlpatterns = [
+    path("", home, name="home"),
     path("", include("kustomer.urls")),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

@@ -13,7 +13,8 @@ from bearscope.access import permission_page_required
 from bearscope.csvsafe import csv_lines
 
 from .dashboards.drilldown import drilldown
-from .dashboards.filters import FilterError, filters_from
+from .dashboards.empty import panels_explain
+from .dashboards.filters import FilterError, csv_filename, filters_from
 from .dashboards.pages import PAGES, filter_choices
 from .dashboards.panels import Panel
 
@@ -54,6 +55,7 @@ def dashboard(request: HttpRequest, page: str = "overview") -> HttpResponse:
     title, build = _page(page)
     filters = filters_from(request.GET)
     panels = build(filters)
+    panels_explain(panels, filters)
     return render(
         request,
         "intelligence/dashboard.html",
@@ -87,8 +89,7 @@ def panel_csv(request: HttpRequest, page: str, panel: str) -> StreamingHttpRespo
     found: Panel | None = next((p for p in build(filters) if p.key == panel), None)
     if found is None:
         raise Http404("No such table on this dashboard.")
-    filename = f"{panel}_{filters.start.isoformat()}_{filters.end.isoformat()}.csv"
-    return _csv_response(filename, found.columns, found.rows)
+    return _csv_response(csv_filename(panel, filters), found.columns, found.rows)
 
 
 @require_GET
@@ -124,4 +125,5 @@ def conversations_csv(request: HttpRequest) -> HttpResponse:
         )
     # The rows are read from the database as the file is written, never all at once.
     result = drilldown(request.GET, limit=None)
-    return _csv_response("conversations.csv", result.columns, result.rows)
+    filename = csv_filename("conversations", filters, request.GET)
+    return _csv_response(filename, result.columns, result.rows)

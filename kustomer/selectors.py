@@ -2,11 +2,12 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from django.db.models import Count
+from django.conf import settings
+from django.db.models import Count, Max, Min
 
-from .models import Agent, Team, WebhookEvent
+from .models import Agent, Conversation, Team, WebhookEvent
 from .payloads import AssignmentSnapshot, assignment_snapshot
 
 
@@ -14,6 +15,35 @@ def event_counts() -> dict[str, int]:
     """Stored webhook events per status, every status named (zero included)."""
     found = dict(WebhookEvent.objects.values_list("status").annotate(n=Count("pk")).order_by())
     return {status: found.get(status, 0) for status in WebhookEvent.Status.values}
+
+
+def conversation_span() -> tuple[date, date] | None:
+    """The first and last day a mirrored conversation was created in Kustomer; None with none."""
+    span = Conversation.objects.aggregate(first=Min("kustomer_created_at"), last=Max("kustomer_created_at"))
+    if span["first"] is None:
+        return None
+    return span["first"].date(), span["last"].date()
+
+
+@dataclass(frozen=True)
+class ConnectionStatus:
+    """What the home page says about the link to Kustomer, without calling Kustomer."""
+
+    api_key_set: bool
+    secret_set: bool
+    last_event_at: datetime | None
+    failed_events: int
+
+
+def connection_status() -> ConnectionStatus:
+    # The newest row by primary key: an index read even with millions of events.
+    last = WebhookEvent.objects.order_by("-pk").values_list("received_at", flat=True).first()
+    return ConnectionStatus(
+        api_key_set=bool(settings.KUSTOMER_API_KEY),
+        secret_set=bool(settings.KUSTOMER_WEBHOOK_SECRET),
+        last_event_at=last,
+        failed_events=WebhookEvent.objects.filter(status=WebhookEvent.Status.FAILED).count(),
+    )
 
 
 def assignment_snapshots(

@@ -110,7 +110,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # Reviewers are not staff, so they sign in on the site's own page, not the admin's.
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "classification:queue"
+LOGIN_REDIRECT_URL = "home"
 
 # --- Sign-in throttle (django-axes), on the site's and the admin's login pages -------------
 # A username is locked out from one address after this many failed sign-ins, for the cool-off.
@@ -162,6 +162,8 @@ REST_FRAMEWORK = {
 # --- Kustomer -----------------------------------------------------------------------------
 KUSTOMER_API_BASE_URL = env("KUSTOMER_API_BASE_URL", default="https://api.kustomerapp.com")
 KUSTOMER_API_KEY = env("KUSTOMER_API_KEY", default="")
+# The org's Kustomer app (https://ORG.kustomerapp.com): pages link each conversation to it there.
+KUSTOMER_APP_URL = env("KUSTOMER_APP_URL", default="")
 KUSTOMER_WEBHOOK_SECRET = env("KUSTOMER_WEBHOOK_SECRET", default="")
 # When set, webhook events whose envelope names another org are refused (403) and stored nowhere.
 KUSTOMER_ORG_ID = env("KUSTOMER_ORG_ID", default="")

@@ -17,6 +17,7 @@ from .panels import average, intent_names, key_label, key_names
 
 DRILL_LIMIT = 200
 ROUTE_LABELS = {"auto": "auto-routed", "triage": "sent to triage"}
+KUSTOMER_ID = "Kustomer id"
 
 
 @dataclass
@@ -25,6 +26,12 @@ class DrillDown:
     columns: list[str]
     rows: Iterable[list]  # a list on pages; a generator for the CSV download
     total: int
+    empty: str = "The figure you came from may have changed since: go back to the dashboards and reload."
+
+    @property
+    def kustomer_column(self) -> int | None:
+        """Which column holds the Kustomer id, to link each conversation to Kustomer."""
+        return self.columns.index(KUSTOMER_ID) if KUSTOMER_ID in self.columns else None
 
 
 def drilldown(params: Mapping[str, str], *, limit: int | None = DRILL_LIMIT) -> DrillDown:
@@ -202,6 +209,7 @@ def _review_list(filters: Filters, params: Mapping[str, str], limit: int | None)
 def _autoreply_list(filters: Filters, params: Mapping[str, str], limit: int | None) -> DrillDown:
     decisions = autoreplies.decisions_for(
         *filters.bounds,
+        intent=filters.intent,
         mode=params.get("ar_mode", ""),
         verdict=params.get("ar_verdict", ""),
         grade=params.get("ar_grade", ""),

@@ -1,5 +1,6 @@
 """The ops leader's filters on the dashboards: date range and dimensions, from and to a query string."""
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -25,6 +26,11 @@ class FilterError(BearScopeError):
 
 
 FILTER_DIMENSIONS = ("intent", "channel", "team", "agent")
+# Drill-down parameters that narrow a list, as they appear in a CSV file name.
+DRILL_PARAMETERS = (
+    "list", "route", "root_cause", "method", "band", "age", "ai_intent", "agreed", "ar_mode", "ar_verdict",
+    "ar_grade",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -97,3 +103,12 @@ def blank_value(value: str) -> str:
 
 def drill_link(filters: Filters, **extra: str) -> str:
     return "?" + filters.url_query(**extra)
+
+
+def csv_filename(name: str, filters: Filters, params: Mapping[str, str] | None = None) -> str:
+    """`name_start_end[_filter-value...].csv`: the file says which range and filters made it."""
+    parts = [name, filters.start.isoformat(), filters.end.isoformat()]
+    parts += [f"{key}-{value}" for key, value in filters.dimensions.items()]
+    parts += [f"{key}-{params[key]}" for key in DRILL_PARAMETERS if params and params.get(key)]
+    # Only what every file system and the Content-Disposition header take as it is.
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", "_".join(parts))[:180] + ".csv"

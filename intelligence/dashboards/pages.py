@@ -138,7 +138,7 @@ def autoreply_panel(filters: Filters) -> Panel:
         chart_columns=[3],
         empty="No auto-reply decisions in this period.",
     )
-    for row in autoreplies.outcome_counts(*filters.bounds):
+    for row in autoreplies.outcome_counts(*filters.bounds, intent=filters.intent):
         panel.add(
             [row["mode"], row["verdict"], row["grade"], row["n"]],
             [

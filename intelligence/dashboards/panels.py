@@ -135,6 +135,8 @@ def over_time(
         for key, n in key_of(cell).items():
             counts[bucket(cell["day"])][key] += n
             totals[key] += n
+    if not any(totals.values()):
+        return  # nothing in the range: the panel says why instead of a table of zeros
     series = sorted(totals, key=lambda k: -totals[k])
     panel.columns = ["Period", *(key_label(names, k) for k in series), "Total"]
     panel.chart_columns = list(range(1, len(series) + 1))

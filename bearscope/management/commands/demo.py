@@ -1,18 +1,24 @@
-"""Run the whole product locally: sandbox, web server, qcluster, and sample conversations replayed."""
+"""Run the whole product locally: sandbox, web server, a qcluster per lane, the samples replayed."""
 
 import os
 import secrets
+import select
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from bearscope.lanes import BACKGROUND, CLUSTERS
@@ -20,9 +26,13 @@ from bearscope.queue import tasks_waiting
 
 # The apps are reached by name: this floor imports none of them.
 EVENT_COUNTS = "kustomer.selectors.event_counts"
+CONVERSATION_SPAN = "kustomer.selectors.conversation_span"
 ROUTING_COUNTS = "classification.selectors.routing_counts"
 CLASSIFIER_IN_USE = "classification.selectors.classifier_in_use"
 DECISION_COUNTS = "autoreply.selectors.decision_counts"
+
+DEMO_DIR = settings.BASE_DIR / ".demo"
+SIGN_IN_FILE = DEMO_DIR / "sign-in.txt"
 
 
 def _port_free(port: int) -> bool:
@@ -30,11 +40,31 @@ def _port_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+@dataclass
+class Demo:
+    """What the steps share: where things run, and the summary lines they add."""
+
+    web_url: str
+    sandbox_url: str
+    secret: str
+    quiet_seconds: str
+    summary: list[str] = field(default_factory=list)
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.web_url}/webhooks/kustomer/"
+
+
 class Command(BaseCommand):
     help = (
         "Set up and run BearScope locally on SQLite: migrate, create an admin login, start the Kustomer "
-        "sandbox, the web server and a qcluster, replay sample conversations as signed webhooks, and "
-        "wait. Ctrl-C stops everything it started."
+        "sandbox, the web server and a qcluster per queue lane (their output goes to .demo/*.log), "
+        "replay sample conversations as signed webhooks, print a summary and the sign-in details, and wait. "
+        "Ctrl-C stops everything it started; --credentials prints the sign-in details again."
     )
 
     def add_arguments(self, parser) -> None:
@@ -48,16 +78,33 @@ class Command(BaseCommand):
             action="store_true",
             help="stop once the replayed events are processed (smoke test)",
         )
+        parser.add_argument(
+            "--credentials",
+            action="store_true",
+            help="print the sign-in details of the running (or last) demo and exit",
+        )
 
     def handle(
-        self, *args, port: int, sandbox_port: int, username: str, exit_after_replay: bool, **options
+        self,
+        *args,
+        port: int,
+        sandbox_port: int,
+        username: str,
+        exit_after_replay: bool,
+        credentials: bool,
+        **options,
     ) -> None:
+        if credentials:
+            if not SIGN_IN_FILE.exists():
+                raise CommandError("No demo has run here yet: start one with `make demo`.")
+            self.stdout.write(SIGN_IN_FILE.read_text())
+            return
         for p in (port, sandbox_port):
             if not _port_free(p):
                 raise CommandError(
                     f"Port {p} is in use. Stop what runs there or pick another with --port/--sandbox-port."
                 )
-        self.children: dict[str, subprocess.Popen] = {}
+        self.children: dict[str, tuple[subprocess.Popen, Path]] = {}
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             self._run(port, sandbox_port, username, exit_after_replay)
@@ -73,66 +120,141 @@ class Command(BaseCommand):
         self._local_classifier()
         password = self._admin_login(username)
 
-        sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-        web_url = f"http://127.0.0.1:{port}"
-        # Fresh per run: the sandbox signs with the secret and accepts only this key.
-        secret = secrets.token_hex(16)
+        demo = Demo(
+            web_url=f"http://127.0.0.1:{port}",
+            sandbox_url=f"http://127.0.0.1:{sandbox_port}",
+            # Fresh per run: the sandbox signs with the secret and accepts only this key.
+            secret=secrets.token_hex(16),
+            # The sample resolved conversations are analysed within a minute or two, not ten.
+            quiet_seconds=os.environ.get("INSIGHTS_QUIET_PERIOD_SECONDS", "30"),
+        )
+        self._start_processes(demo, sandbox_port, port)
+        # Each step works on the running product and adds its lines to the summary; later steps
+        # (a history import, a backtest) go in this list after the replay.
+        steps: list[tuple[str, Callable[[Demo], None]]] = [("replay", self._replay)]
+        for _, step in steps:
+            step(demo)
+
+        self.stdout.write(self.style.SUCCESS("\nBearScope is running. What the sample conversations did:"))
+        for line in demo.summary:
+            self.stdout.write(f"  {line}")
+        self._links(demo)
+        sign_in = self._sign_in_text(demo, username, password)
+        DEMO_DIR.mkdir(exist_ok=True)
+        # Readable by this user only: it holds the admin's password.
+        with os.fdopen(os.open(SIGN_IN_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+            out.write(sign_in)
+        self.stdout.write("\n" + sign_in, ending="")
+        if exit_after_replay:
+            return
+        self._wait(sign_in)
+
+    def _start_processes(self, demo: Demo, sandbox_port: int, port: int) -> None:
         api_key = secrets.token_hex(16)
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "bearscope.settings.local"),
-            "KUSTOMER_WEBHOOK_SECRET": secret,
-            "KUSTOMER_API_BASE_URL": sandbox_url,
+            "KUSTOMER_WEBHOOK_SECRET": demo.secret,
+            "KUSTOMER_API_BASE_URL": demo.sandbox_url,
             "KUSTOMER_API_KEY": api_key,
             "PYTHONUNBUFFERED": "1",
-            # The sample resolved conversations are analysed within a minute or two, not ten.
-            "INSIGHTS_QUIET_PERIOD_SECONDS": os.environ.get("INSIGHTS_QUIET_PERIOD_SECONDS", "30"),
+            "INSIGHTS_QUIET_PERIOD_SECONDS": demo.quiet_seconds,
         }
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        DEMO_DIR.mkdir(exist_ok=True)
         self._start(
             "Kustomer sandbox",
+            "sandbox",
             [*manage, "kustomer_sandbox", "--port", str(sandbox_port), "--api-key", api_key],
             env,
         )
-        self._start("web server", [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"], env)
+        self._start("web server", "web", [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"], env)
         for lane, cluster in CLUSTERS.items():
             # A qcluster per lane, as deployed (docs/operations.md#lanes); the plain one is background.
             lane_env = env if lane == BACKGROUND else {**env, "Q_CLUSTER_NAME": cluster}
-            self._start(f"qcluster ({lane} lane)", [*manage, "qcluster"], lane_env)
-        self._wait_for(f"{sandbox_url}/_sandbox/stats", "Kustomer sandbox")
-        self._wait_for(f"{web_url}/healthz", "web server")
-
-        webhook_url = f"{web_url}/webhooks/kustomer/"
+            log = "qcluster" if lane == BACKGROUND else f"qcluster-{lane}"
+            self._start(f"qcluster ({lane} lane)", log, [*manage, "qcluster"], lane_env)
+        self._wait_for(f"{demo.sandbox_url}/_sandbox/stats", "Kustomer sandbox")
+        self._wait_for(f"{demo.web_url}/healthz", "web server")
         requests.post(
-            f"{sandbox_url}/_sandbox/webhooks", json={"url": webhook_url, "secret": secret}, timeout=10
+            f"{demo.sandbox_url}/_sandbox/webhooks",
+            json={"url": demo.webhook_url, "secret": demo.secret},
+            timeout=10,
         )
+
+    def _replay(self, demo: Demo) -> None:
+        """Replay the sample conversations as signed webhooks and wait until all is decided."""
         self.stdout.write("Replaying sample conversations as signed webhooks...")
         result = requests.post(
-            f"{sandbox_url}/_sandbox/replay", json={"url": webhook_url, "secret": secret}, timeout=600
+            f"{demo.sandbox_url}/_sandbox/replay",
+            json={"url": demo.webhook_url, "secret": demo.secret},
+            timeout=600,
         ).json()
         self.stdout.write(f"  delivered {result['delivered']} events, {result['failed']} failed")
         self._wait_processed()
+        events = import_string(EVENT_COUNTS)()
+        routing = import_string(ROUTING_COUNTS)()
+        decisions = import_string(DECISION_COUNTS)()
+        demo.summary += [
+            f"{sum(events.values())} webhook events stored: {events['processed']} processed, "
+            f"{events['ignored']} ignored (nothing to do, or our own write-back), {events['failed']} failed",
+            f"{routing.classified} classified: {routing.auto} routed automatically, "
+            f"{routing.triage} in triage; {routing.written} written back to Kustomer",
+            f"auto-reply: {_plural(decisions.shadow, 'shadow reply', 'shadow replies')} to grade, "
+            f"{decisions.guardrail_blocked} blocked by a guardrail, "
+            f"{decisions.no_policy} with no policy for their intent, {decisions.in_triage} left to "
+            "triage; none sent (the starter policy is in shadow mode)",
+        ]
 
-        self.stdout.write(self.style.SUCCESS("\nBearScope is running."))
-        self.stdout.write(f"  Admin:            {web_url}/admin/   login {username} / {password}")
-        self.stdout.write(f"  Triage queue:     {web_url}/triage/  quality report {web_url}/triage/quality/")
-        self.stdout.write(f"  Shadow replies:   {web_url}/autoreply/shadow/")
-        self.stdout.write(
-            f"  Insights:         {web_url}/insights/  (resolved conversations appear within about five "
-            f"minutes: a {env['INSIGHTS_QUIET_PERIOD_SECONDS']} s quiet period, then the rollup refresh)"
+    def _links(self, demo: Demo) -> None:
+        web = demo.web_url
+        span = import_string(CONVERSATION_SPAN)()
+        # Insights open on a range that holds every sample conversation, the oldest included.
+        query = (
+            f"?{urlencode({'start': span[0].isoformat(), 'end': timezone.now().date().isoformat()})}"
+            if span
+            else ""
         )
-        self.stdout.write(f"  Webhook:          {webhook_url}")
-        self.stdout.write(f"  Health:           {web_url}/healthz  {web_url}/readyz")
+        self.stdout.write(f"\n  Home:             {web}/")
+        self.stdout.write(f"  Triage queue:     {web}/triage/  quality report {web}/triage/quality/")
+        self.stdout.write(f"  Shadow replies:   {web}/autoreply/shadow/")
         self.stdout.write(
-            f"  Kustomer sandbox: {sandbox_url}/_sandbox/stats  (a local stand-in, not Kustomer)"
+            f"  Insights:         {web}/insights/{query}\n"
+            f"                    (resolved conversations appear within about five minutes: a "
+            f"{demo.quiet_seconds} s quiet period, then the rollup refresh)"
         )
-        self.stdout.write("Press Ctrl-C to stop everything.")
-        if exit_after_replay:
-            return
-        while all(child.poll() is None for child in self.children.values()):
-            time.sleep(1)
-        dead = [label for label, child in self.children.items() if child.poll() is not None]
-        raise CommandError(f"The {', '.join(dead)} stopped unexpectedly; its output is above.")
+        self.stdout.write(f"  Webhook:          {demo.webhook_url}")
+        self.stdout.write(f"  Health:           {web}/healthz  {web}/readyz")
+        self.stdout.write(
+            f"  Kustomer sandbox: {demo.sandbox_url}/_sandbox/stats  (a local stand-in, not Kustomer)"
+        )
+        logs = "  ".join(str(log.relative_to(settings.BASE_DIR)) for _, log in self.children.values())
+        self.stdout.write(f"  Logs:             {logs}")
+
+    def _sign_in_text(self, demo: Demo, username: str, password: str) -> str:
+        return (
+            f"Sign in at {demo.web_url}/accounts/login/\n"
+            f"  username: {username}\n"
+            f"  password: {password}\n"
+            f"(the admin is at {demo.web_url}/admin/; `manage.py demo --credentials` prints this again)\n"
+        )
+
+    def _wait(self, sign_in: str) -> None:
+        """Until Ctrl-C or a child dies; Enter prints the sign-in details again."""
+        interactive = sys.stdin.isatty()
+        self.stdout.write(
+            "Press Enter to show the sign-in details again, Ctrl-C to stop everything."
+            if interactive
+            else "Press Ctrl-C to stop everything."
+        )
+        while all(child.poll() is None for child, _ in self.children.values()):
+            if interactive and select.select([sys.stdin], [], [], 1)[0]:
+                sys.stdin.readline()
+                self.stdout.write(sign_in, ending="")
+            elif not interactive:
+                time.sleep(1)
+        dead = [label for label, (child, _) in self.children.items() if child.poll() is not None]
+        raise CommandError(f"The {', '.join(dead)} stopped unexpectedly.\n{self._log_tails(dead)}")
 
     def _local_classifier(self) -> None:
         """Train the local classifier on the taxonomy's example messages and say which classifier runs."""
@@ -157,23 +279,40 @@ class Command(BaseCommand):
         user.save()
         return password
 
-    def _start(self, label: str, command: list[str], env: dict) -> None:
-        self.stdout.write(f"Starting the {label}...")
-        # Own session: Ctrl-C reaches only us, and we stop each child's whole process group.
-        self.children[label] = subprocess.Popen(command, env=env, start_new_session=True)
+    def _start(self, label: str, name: str, command: list[str], env: dict) -> None:
+        log = DEMO_DIR / f"{name}.log"
+        self.stdout.write(f"Starting the {label} (output in {log.relative_to(settings.BASE_DIR)})...")
+        # Own session: Ctrl-C reaches only us, and we stop each child's whole process group. Its
+        # routine lines (every request, every task) go to the log, not the terminal.
+        with log.open("w") as out:
+            child = subprocess.Popen(command, env=env, start_new_session=True, stdout=out, stderr=out)
+        self.children[label] = (child, log)
+
+    def _log_tails(self, labels: list[str], lines: int = 15) -> str:
+        tails = []
+        for label in labels:
+            _, log = self.children[label]
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+            tails.append(f"--- the end of {log.relative_to(settings.BASE_DIR)} ---\n{tail}")
+        return "\n".join(tails)
 
     def _wait_for(self, url: str, label: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(child.poll() is not None for child in self.children.values()):
-                raise CommandError(f"A process exited while waiting for the {label}; see its output above.")
+            dead = [name for name, (child, _) in self.children.items() if child.poll() is not None]
+            if dead:
+                raise CommandError(
+                    f"The {', '.join(dead)} exited while waiting for the {label}.\n{self._log_tails(dead)}"
+                )
             try:
                 if requests.get(url, timeout=2).ok:
                     return
             except requests.ConnectionError:
                 pass
             time.sleep(0.3)
-        raise CommandError(f"The {label} did not answer at {url} within {timeout:.0f} s.")
+        raise CommandError(
+            f"The {label} did not answer at {url} within {timeout:.0f} s.\n{self._log_tails([label])}"
+        )
 
     def _wait_processed(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
@@ -184,31 +323,18 @@ class Command(BaseCommand):
 
         # Each lane has its own queue: wait until every one is empty, not only the event lane's.
         wait_until(lambda: import_string(EVENT_COUNTS)()["received"] == 0 and tasks_waiting() == 0)
-        counts = import_string(EVENT_COUNTS)()
-        self.stdout.write("  events: " + ", ".join(f"{n} {status}" for status, n in counts.items()))
         wait_until(lambda: import_string(ROUTING_COUNTS)().unfinished == 0)
-        routing = import_string(ROUTING_COUNTS)()
-        self.stdout.write(
-            f"  conversations classified: {routing.classified} ({routing.auto} routed automatically, "
-            f"{routing.triage} to triage), {routing.written} written back to Kustomer"
-        )
         wait_until(lambda: import_string(DECISION_COUNTS)().undecided == 0)
-        decisions = import_string(DECISION_COUNTS)()
-        replies = "reply" if decisions.shadow == 1 else "replies"
-        self.stdout.write(
-            f"  auto-reply decisions: {decisions.shadow} shadow {replies} "
-            f"to review, {decisions.blocked} blocked by a guardrail, none sent (the starter policy is in "
-            "shadow mode)"
-        )
 
     def _stop_children(self) -> None:
-        for child in self.children.values():
+        for child, _ in self.children.values():
             if child.poll() is None:
                 os.killpg(child.pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
-        for child in self.children.values():
+        for child, _ in self.children.values():
             try:
                 child.wait(timeout=max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
                 os.killpg(child.pid, signal.SIGKILL)
-        self.stdout.write("Stopped the sandbox, web server and qcluster.")
+        if self.children:
+            self.stdout.write("Stopped the sandbox, web server and qclusters.")
