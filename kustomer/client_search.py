@@ -14,11 +14,11 @@ def search_time(moment: datetime) -> str:
 
 
 def search_continue(*, cursor: datetime, page: int, last_seen: datetime | None) -> tuple[datetime, int]:
-    """Where the next query starts after a page whose newest conversation was updated at `last_seen`.
+    """Assumption: a query stops paging after about SEARCH_PAGE_CAP pages, so a range is read in windows.
 
-    Assumption: a query stops paging after about SEARCH_PAGE_CAP pages, so a range is read as windows:
-    each new query starts at the last `updatedAt` seen (those seen again are already there). Only
-    when a whole page shares the cursor's time does it page on within the same window.
+    Where the next query starts after a full page whose newest conversation was updated at
+    `last_seen`: a new window from that `updatedAt` (those seen again are already there). Only when
+    a whole page shares the cursor's time does it page on within the same window.
     """
     if last_seen is not None and last_seen > cursor:
         return last_seen, 1

@@ -3,6 +3,7 @@
 from .copying import history_import_run
 from .runs import (
     ImportRefused,
+    import_busy,
     import_range_check,
     import_run_claim,
     import_run_enqueue,
@@ -15,6 +16,7 @@ from .runs import (
 __all__ = [
     "ImportRefused",
     "history_import_run",
+    "import_busy",
     "import_range_check",
     "import_run_claim",
     "import_run_enqueue",

@@ -56,8 +56,7 @@ def import_run_get_or_create(*, since: date, until: date | None, share: float, s
     """
     import_range_check(since=since, until=until, share=share)
     with transaction.atomic():
-        busy = _busy().select_for_update().first()
-        if busy is not None:
+        if (busy := _busy().select_for_update().first()) is not None:
             raise ImportRefused(
                 f"{busy} is running (last progress {_ago(busy.heartbeat_at)}); wait or stop it."
             )
@@ -131,6 +130,11 @@ def import_summary(run: ImportRun) -> str:
         f"Customers: {run.customers_imported} imported, {run.customers_present} already there. "
         f"Requests to Kustomer: {run.requests}."
     )
+
+
+def import_busy() -> ImportRun | None:
+    """The run being worked on now, if any: only one import runs at a time."""
+    return _busy().first()
 
 
 def _busy():
