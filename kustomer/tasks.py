@@ -55,6 +55,9 @@ def history_import_run(run_pk: int, slice_number: int = 1) -> str:
         deadline = time.monotonic() + settings.Q_CLUSTER["timeout"] * SLICE_SHARE
         run = history_import.history_import_run(run=run, deadline=deadline)
     except history_import.ImportRefused as exc:
+        # Another import holds the budget's slice: this one waits, stopped, to be started again.
+        queued = ImportRun.objects.filter(pk=run_pk, status=ImportRun.Status.QUEUED)
+        queued.update(status=ImportRun.Status.STOPPED, error=str(exc))
         return f"refused: {exc}"
     if run.status == ImportRun.Status.RUNNING:
         history_import.import_run_enqueue(run=run, slice_number=slice_number + 1)

@@ -1,6 +1,7 @@
 """The history import (kustomer_import and the admin) against the sandbox's history, over HTTP."""
 
-from datetime import UTC, datetime, timedelta
+import time
+from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -13,7 +14,7 @@ from django.test import Client
 from kustomer import tasks
 from kustomer.assumptions import ASSUMPTIONS
 from kustomer.client_search import SEARCH_PAGE_CAP, search_continue
-from kustomer.history_import import import_run_claim, import_run_get_or_create
+from kustomer.history_import import history_import_run, import_run_claim, import_run_get_or_create
 from kustomer.models import Conversation, ConversationDispatch, Customer, ImportRun, Message, RateWindow
 from kustomer.ratelimit import ShareBudget, budget_get
 from kustomer.sandbox import SandboxServer
@@ -184,9 +185,7 @@ class TestRefusals:
         assert run.pk == failed.pk and run.status == ImportRun.Status.DONE and run.error == ""
 
     def test_only_one_import_runs_at_a_time(self, sandbox):
-        run = import_run_get_or_create(
-            since=datetime(2026, 1, 1).date(), until=None, share=0.5, started_by="t"
-        )
+        run = import_run_get_or_create(since=date(2026, 1, 1), until=None, share=0.5, started_by="t")
         import_run_claim(run=run)
         with pytest.raises(CommandError, match="is running"):
             run_import()
@@ -227,14 +226,33 @@ class TestAdmin:
         assert not ImportRun.objects.exists()
 
     def test_a_stopped_import_does_not_go_on_and_resumes_when_started_again(self, sandbox):
-        run = import_run_get_or_create(
-            since=datetime.fromisoformat(SINCE).date(), until=None, share=1, started_by="t"
-        )
+        run = import_run_get_or_create(since=date.fromisoformat(SINCE), until=None, share=1, started_by="t")
         ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.STOPPED)
         assert tasks.history_import_run(run.pk) == ImportRun.Status.STOPPED
         assert not Conversation.objects.exists()
         ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.QUEUED)
         assert tasks.history_import_run(run.pk) == ImportRun.Status.DONE
+
+
+class TestWorkerSlices:
+    def test_a_slice_ends_at_its_deadline_and_the_next_goes_on(self, sandbox):
+        run = import_run_get_or_create(since=date.fromisoformat(SINCE), until=None, share=1, started_by="t")
+        run = history_import_run(run=import_run_claim(run=run, worker=True), deadline=time.monotonic())
+        assert run.status == ImportRun.Status.RUNNING and run.conversations_imported == 1
+        assert tasks.history_import_run(run.pk, 2) == ImportRun.Status.DONE
+        run.refresh_from_db()
+        assert run.conversations_imported == expected(sandbox)["conversations"]
+        assert Conversation.objects.count() == run.conversations_imported
+
+    def test_a_queued_import_waits_stopped_while_another_runs(self, sandbox):
+        other = import_run_get_or_create(since=date(2026, 1, 1), until=None, share=0.5, started_by="t")
+        import_run_claim(run=other)
+        queued = ImportRun.objects.create(
+            since=date(2026, 2, 1), ends_at=datetime.now(UTC), budget_share=0.5, cursor=datetime.now(UTC)
+        )
+        assert tasks.history_import_run(queued.pk).startswith("refused")
+        queued.refresh_from_db()
+        assert queued.status == ImportRun.Status.STOPPED and "is running" in queued.error
 
 
 class TestBudgetAndWindows:
