@@ -109,6 +109,21 @@ class DispatchInline(admin.TabularInline):
         return False
 
 
+class CameFromFilter(admin.SimpleListFilter):
+    title = "came from"
+    parameter_name = "came_from"
+
+    def lookups(self, request, model_admin):
+        return [("webhook", "Webhooks (live)"), ("import", "History import")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "webhook":
+            return queryset.filter(imported_at=None)
+        if self.value() == "import":
+            return queryset.exclude(imported_at=None)
+        return queryset
+
+
 @admin.register(Conversation)
 class ConversationAdmin(ReadOnlyAdmin):
     list_display = (
@@ -120,7 +135,7 @@ class ConversationAdmin(ReadOnlyAdmin):
         "resolved_count",
         "kustomer_created_at",
     )
-    list_filter = ("status",)
+    list_filter = ("status", CameFromFilter)
     search_fields = ("=kustomer_id", "name", "=customer__kustomer_id")
     list_select_related = ("customer",)
     inlines = [MessageInline, DispatchInline]

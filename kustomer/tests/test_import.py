@@ -216,6 +216,10 @@ class TestAdmin:
         page = admin.get(response.url).content.decode()
         assert f"{want['conversations']} imported" in page and "every conversation of the range is in" in page
         assert writes(sandbox) == 0
+        live = Conversation.objects.create(kustomer_id="live-1", name="Came by webhook")
+        imported = admin.get("/admin/kustomer/conversation/?came_from=import").content.decode()
+        assert live.name not in imported and f"{want['conversations']} conversations" in imported
+        assert live.name in admin.get("/admin/kustomer/conversation/?came_from=webhook").content.decode()
 
     def test_the_form_refuses_a_bad_range_with_a_message(self, admin, sandbox):
         response = admin.post(
