@@ -249,6 +249,7 @@ class ImportRunAdmin(admin.ModelAdmin):
     """Admin > Kustomer > History imports: start one on a worker, and watch it go."""
 
     form = ImportRunForm
+    change_form_template = "admin/kustomer/importrun_change_form.html"
     list_display = ("__str__", "status", "progress", "conversations_imported", "requests", "heartbeat_at")
     list_filter = ("status",)
     actions = ["start", "stop"]

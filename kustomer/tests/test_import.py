@@ -215,6 +215,9 @@ class TestAdmin:
         assert run.started_by == "ops"
         page = admin.get(response.url).content.decode()
         assert f"{want['conversations']} imported" in page and "every conversation of the range is in" in page
+        assert 'http-equiv="refresh"' not in page  # only a running import's page reloads itself
+        ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.RUNNING)
+        assert 'http-equiv="refresh"' in admin.get(response.url).content.decode()
         assert writes(sandbox) == 0
         live = Conversation.objects.create(kustomer_id="live-1", name="Came by webhook")
         imported = admin.get("/admin/kustomer/conversation/?came_from=import").content.decode()
