@@ -2,6 +2,7 @@
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect
@@ -16,6 +17,15 @@ from bearscope.admin import ReadOnlyAdmin, SingletonAdmin
 
 from .assumptions import assumptions_probe
 from .connection import Status, connection_check
+from .history_import import (
+    ImportRefused,
+    import_busy,
+    import_range_check,
+    import_run_get_or_create,
+    import_runs_queue,
+    import_runs_stop,
+    import_summary,
+)
 from .models import (
     Agent,
     Connection,
@@ -23,6 +33,7 @@ from .models import (
     ConversationDispatch,
     CustomAttributeNames,
     Customer,
+    ImportRun,
     Message,
     Team,
     WebhookEvent,
@@ -98,6 +109,21 @@ class DispatchInline(admin.TabularInline):
         return False
 
 
+class CameFromFilter(admin.SimpleListFilter):
+    title = "came from"
+    parameter_name = "came_from"
+
+    def lookups(self, request, model_admin):
+        return [("webhook", "Webhooks (live)"), ("import", "History import")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "webhook":
+            return queryset.filter(imported_at=None)
+        if self.value() == "import":
+            return queryset.exclude(imported_at=None)
+        return queryset
+
+
 @admin.register(Conversation)
 class ConversationAdmin(ReadOnlyAdmin):
     list_display = (
@@ -109,7 +135,7 @@ class ConversationAdmin(ReadOnlyAdmin):
         "resolved_count",
         "kustomer_created_at",
     )
-    list_filter = ("status",)
+    list_filter = ("status", CameFromFilter)
     search_fields = ("=kustomer_id", "name", "=customer__kustomer_id")
     list_select_related = ("customer",)
     inlines = [MessageInline, DispatchInline]
@@ -194,3 +220,100 @@ class ConnectionAdmin(ReadOnlyAdmin):
             **(extra_context or {}),
         }
         return TemplateResponse(request, "admin/kustomer/connection.html", context)
+
+
+# --- History imports (kustomer/history_import/) ------------------------------------------------
+
+
+class ImportRunForm(forms.ModelForm):
+    class Meta:
+        model = ImportRun
+        fields = ("since", "until", "budget_share")
+        help_texts = {
+            "since": "First day of conversations updated (UTC), e.g. 2026-01-31.",
+            "until": "Last day (UTC); leave empty to import up to now.",
+            "budget_share": "Largest share of the org's Kustomer request budget to use (0.5: half).",
+        }
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            import_range_check(since=data["since"], until=data.get("until"), share=data["budget_share"])
+        except ImportRefused as exc:
+            raise forms.ValidationError(str(exc)) from None
+        if (busy := import_busy()) is not None:
+            raise forms.ValidationError(f"{busy} is running: wait for it, or stop it first.")
+        return data
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(admin.ModelAdmin):
+    """Admin > Kustomer > History imports: start one on a worker, and watch it go."""
+
+    form = ImportRunForm
+    change_form_template = "admin/kustomer/importrun_change_form.html"
+    list_display = ("__str__", "status", "progress", "conversations_imported", "requests", "heartbeat_at")
+    list_filter = ("status",)
+    actions = ["start", "stop"]
+    readonly_fields = (
+        "status",
+        "summary",
+        "window",
+        "found",
+        "requests",
+        "started_by",
+        "created_at",
+        "heartbeat_at",
+        "finished_at",
+        "error",
+    )
+
+    def get_fields(self, request, obj=None):
+        return ("since", "until", "budget_share") if obj is None else self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        # The form's row becomes the run to start: a new one, or the unfinished one over the same days.
+        run = import_run_get_or_create(
+            since=obj.since, until=obj.until, share=obj.budget_share, started_by=request.user.get_username()
+        )
+        obj.pk = run.pk
+        obj.refresh_from_db()
+        import_runs_queue(runs=ImportRun.objects.filter(pk=run.pk))
+
+    def response_add(self, request, obj, post_url_continue=None):
+        self.message_user(request, f"{obj} is starting on a worker; this page shows how far it got.")
+        return redirect(reverse("admin:kustomer_importrun_change", args=[obj.pk]))
+
+    @admin.display(description="Progress")
+    def progress(self, obj: ImportRun) -> str:
+        done = obj.conversations_imported + obj.conversations_updated + obj.conversations_present
+        return f"{done:,} of {obj.found:,}" if obj.found is not None else f"{done:,}"
+
+    @admin.display(description="What it copied")
+    def summary(self, obj: ImportRun) -> str:
+        return import_summary(obj)
+
+    @admin.display(description="Still to copy")
+    def window(self, obj: ImportRun) -> str:
+        if obj.status == ImportRun.Status.DONE:
+            return "Nothing: every conversation of the range is in."
+        start = obj.cursor.strftime("%Y-%m-%d %H:%M UTC") if obj.cursor else obj.since.isoformat()
+        return f"Conversations updated from {start} to {obj.ends_at:%Y-%m-%d %H:%M} UTC"
+
+    @admin.action(description="Start or resume selected imports", permissions=["add"])
+    def start(self, request, queryset) -> None:
+        count = import_runs_queue(runs=queryset)
+        self.message_user(request, f"{count} import(s) starting on a worker.", messages.SUCCESS)
+
+    @admin.action(description="Stop selected imports", permissions=["add"])
+    def stop(self, request, queryset) -> None:
+        count = import_runs_stop(runs=queryset)
+        self.message_user(request, f"{count} import(s) will stop after the conversation at hand.")

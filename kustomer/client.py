@@ -17,6 +17,7 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
+from .client_search import SearchMixin
 from .exceptions import (
     KustomerAuthError,
     KustomerBadRequest,
@@ -29,7 +30,7 @@ from .exceptions import (
     KustomerTokenExpired,
     KustomerUnknownOutcome,
 )
-from .ratelimit import RateBudget, budget_get
+from .ratelimit import RateBudget, ShareBudget, budget_get, budget_share_get
 
 __all__ = ["KustomerClient", "KustomerError", "client_get"]
 
@@ -124,7 +125,7 @@ def _never_sent(exc: requests.RequestException) -> bool:
     return type(reason).__name__ == "NewConnectionError"
 
 
-class KustomerClient:
+class KustomerClient(SearchMixin):
     """A Kustomer API client bound to one base URL and key. Reads and PATCH retry; creates reconcile."""
 
     def __init__(
@@ -132,7 +133,7 @@ class KustomerClient:
         *,
         base_url: str,
         api_key: str,
-        budget: RateBudget,
+        budget: RateBudget | ShareBudget,
         max_retries: int = 4,
         backoff_base: float = 1.0,
         max_wait: float = 30.0,
@@ -378,3 +379,19 @@ def client_checking() -> KustomerClient:
     client.last_headers = {}
     client.session.hooks["response"].append(lambda r, *a, **k: setattr(client, "last_headers", r.headers))
     return client
+
+
+def client_sharing(share: float) -> KustomerClient:
+    """A client for bulk reads (the history import): `share` of the org budget, patient with 429s.
+
+    Its budget's `spent` counts the requests it made.
+    """
+    return KustomerClient(
+        base_url=settings.KUSTOMER_API_BASE_URL,
+        api_key=settings.KUSTOMER_API_KEY,
+        budget=budget_share_get(share),
+        max_retries=max(settings.KUSTOMER_MAX_RETRIES, 8),
+        backoff_base=settings.KUSTOMER_BACKOFF_BASE_SECONDS,
+        max_wait=max(settings.KUSTOMER_MAX_WAIT_SECONDS, 60.0),
+        timeout=(settings.KUSTOMER_TIMEOUT_CONNECT, settings.KUSTOMER_TIMEOUT_READ),
+    )

@@ -79,6 +79,11 @@ class Conversation(TimeStampedModel):
         default=0, help_text="How many times the status became done."
     )
     attributes = models.JSONField(default=dict, blank=True)
+    imported_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the history import copied it (no pipeline ran on it); empty when it came by webhook.",
+    )
 
     def __str__(self) -> str:
         return self.name or self.kustomer_id
@@ -231,3 +236,57 @@ class Connection(models.Model):
 
     def __str__(self) -> str:
         return "Connection to Kustomer"
+
+
+class ImportRun(TimeStampedModel):
+    """One history import (kustomer_import or the admin): its range, where it stands, what it copied."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Running"
+        STOPPED = "stopped", "Stopped (start it again to resume)"
+        FAILED = "failed", "Failed (start it again to resume)"
+        DONE = "done", "Done"
+
+    since = models.DateField(help_text="First day of conversations updated (UTC).")
+    until = models.DateField(null=True, blank=True, help_text="Last day (UTC); empty: up to when it began.")
+    ends_at = models.DateTimeField(help_text="The end of the range as searched.")
+    budget_share = models.FloatField(
+        default=0.5, help_text="Largest share of the org's Kustomer budget it uses."
+    )
+    status = models.CharField(max_length=16, choices=Status, default=Status.QUEUED, db_index=True)
+    cursor = models.DateTimeField(
+        null=True, blank=True, help_text="Conversations updated from here on are still to copy."
+    )
+    page = models.PositiveIntegerField(default=1, help_text="Search page from the cursor (past ties).")
+    found = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Conversations in the range at start."
+    )
+    conversations_imported = models.PositiveIntegerField(default=0)
+    conversations_updated = models.PositiveIntegerField(default=0)
+    conversations_present = models.PositiveIntegerField(default=0, help_text="Already there, unchanged.")
+    messages_imported = models.PositiveIntegerField(default=0)
+    messages_present = models.PositiveIntegerField(default=0)
+    customers_imported = models.PositiveIntegerField(default=0)
+    customers_present = models.PositiveIntegerField(default=0)
+    requests = models.PositiveIntegerField(
+        default=0, help_text="Requests made to Kustomer, retries included."
+    )
+    started_by = models.CharField(max_length=150, blank=True, default="")
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last progress saved.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "history import"
+        verbose_name_plural = "history imports"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(budget_share__gt=0, budget_share__lte=1), name="importrun_share_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        end = self.until.isoformat() if self.until else self.ends_at.date().isoformat()
+        return f"History import {self.since.isoformat()} to {end}"

@@ -341,3 +341,24 @@ def message_text_parts(resource: dict) -> tuple[str, str]:
     body = as_dict(attrs.get("meta")).get("body")
     preview = attrs.get("preview")
     return (preview if isinstance(preview, str) else "", body if isinstance(body, str) else "")
+
+
+# --- Search (the history import) ----------------------------------------------------------------
+
+
+def search_results(payload: Any) -> list[dict]:
+    """The resources of a search answer (JSON:API `data`); items without an id are left out."""
+    return [item for item in as_list(as_dict(payload).get("data")) if resource_id(item)]
+
+
+def search_total(payload: Any) -> int | None:
+    """How many resources match the whole query (`meta.total`), when Kustomer says."""
+    return as_int(as_dict(as_dict(payload).get("meta")).get("total"))
+
+
+def resource_updated_at(resource: Any) -> datetime | None:
+    return as_datetime(attributes(resource).get("updatedAt"))
+
+
+def resource_rev(resource: Any) -> int | None:
+    return as_int(attributes(resource).get("rev"))

@@ -97,3 +97,38 @@ def budget_get() -> RateBudget:
         max_wait=settings.KUSTOMER_MAX_WAIT_SECONDS,
         window_seconds=settings.KUSTOMER_RATE_WINDOW_SECONDS,
     )
+
+
+class ShareBudget:
+    """A share of the org budget for bulk work (the history import), so live traffic keeps the rest.
+
+    It counts its own requests per window in this process (one import runs at a time) and takes each
+    one's slot from the org budget too; `spent` counts them all.
+    """
+
+    def __init__(self, org: RateBudget, *, share: float) -> None:
+        self.org = org
+        self.limit = max(1, int(org.limit * share))
+        self.window = -1
+        self.used = 0
+        self.spent = 0
+
+    def acquire(self) -> None:
+        while True:
+            now = time.time()
+            window = int(now // self.org.window_seconds)
+            if window != self.window:
+                self.window, self.used = window, 0
+            if self.used < self.limit:
+                break
+            time.sleep((window + 1) * self.org.window_seconds - now + 0.05)
+        self.used += 1
+        self.spent += 1
+        self.org.acquire()
+
+
+def budget_share_get(share: float) -> ShareBudget:
+    """`share` of the org budget; it waits up to a whole window for a slot, as bulk work may."""
+    org = budget_get()
+    org.max_wait = max(org.max_wait, org.window_seconds + 5.0)
+    return ShareBudget(org, share=share)

@@ -243,6 +243,14 @@ def _customer_apply(data: dict) -> Outcome:
     rev, updated_at = as_int(attrs.get("rev")), as_datetime(attrs.get("updatedAt"))
     if _is_stale(customer.rev, customer.kustomer_updated_at, rev, updated_at):
         return WebhookEvent.Status.IGNORED, f"stale update (rev {rev} older than stored {customer.rev})"
+    customer_fill(customer=customer, data=data)
+    return WebhookEvent.Status.PROCESSED, ""
+
+
+def customer_fill(*, customer: Customer, data: dict) -> None:
+    """Copy a customer resource (webhook data or API answer) onto the mirror row and save it."""
+    attrs = as_dict(data.get("attributes"))
+    rev, updated_at = as_int(attrs.get("rev")), as_datetime(attrs.get("updatedAt"))
     customer.name = as_str(attrs.get("name") or attrs.get("displayName"))
     customer.emails = [
         as_str(as_dict(e).get("email")).lower()
@@ -253,7 +261,6 @@ def _customer_apply(data: dict) -> Outcome:
     customer.rev, customer.kustomer_updated_at = rev, updated_at
     customer.attributes = json_clean(attrs)
     customer.save()
-    return WebhookEvent.Status.PROCESSED, ""
 
 
 def _conversation_apply(data: dict, event: WebhookEvent) -> Outcome:
@@ -264,6 +271,21 @@ def _conversation_apply(data: dict, event: WebhookEvent) -> Outcome:
     rev, updated_at = as_int(attrs.get("rev")), as_datetime(attrs.get("updatedAt"))
     if _is_stale(conversation.rev, conversation.kustomer_updated_at, rev, updated_at):
         return WebhookEvent.Status.IGNORED, f"stale update (rev {rev} older than stored {conversation.rev})"
+    if conversation_fill(conversation=conversation, data=data):
+        _dispatch(
+            conversation,
+            ConversationDispatch.Kind.RESOLVED,
+            conversation.resolved_count,
+            event,
+            resolved_at=updated_at or event.received_at,
+        )
+    return WebhookEvent.Status.PROCESSED, ""
+
+
+def conversation_fill(*, conversation: Conversation, data: dict) -> bool:
+    """Copy a conversation resource onto the mirror row and save it; True when its status became done."""
+    attrs = as_dict(data.get("attributes"))
+    rev, updated_at = as_int(attrs.get("rev")), as_datetime(attrs.get("updatedAt"))
     previous_status = conversation.status
     conversation.customer = _customer_stub(related_id(data, "customer")) or conversation.customer
     conversation.name = as_str(attrs.get("name"), 1024)
@@ -283,15 +305,7 @@ def _conversation_apply(data: dict, event: WebhookEvent) -> Outcome:
     if resolved_now:
         conversation.resolved_count += 1
     conversation.save()
-    if resolved_now:
-        _dispatch(
-            conversation,
-            ConversationDispatch.Kind.RESOLVED,
-            conversation.resolved_count,
-            event,
-            resolved_at=updated_at or event.received_at,
-        )
-    return WebhookEvent.Status.PROCESSED, ""
+    return resolved_now
 
 
 def _message_apply(data: dict, event: WebhookEvent) -> Outcome:
@@ -307,7 +321,7 @@ def _message_apply(data: dict, event: WebhookEvent) -> Outcome:
     rev, updated_at = as_int(attrs.get("rev")), as_datetime(attrs.get("updatedAt"))
     if _is_stale(message.rev, message.kustomer_updated_at, rev, updated_at):
         return WebhookEvent.Status.IGNORED, f"stale update (rev {rev} older than stored {message.rev})"
-    _message_fill(message, data, conversation)
+    message_fill(message=message, data=data, conversation=conversation)
     if message.direction != Message.Direction.IN:
         return WebhookEvent.Status.IGNORED, "outbound message: mirrored, no pipeline triggered"
     _dispatch(conversation, ConversationDispatch.Kind.NEEDS_CLASSIFICATION, 1, event)
@@ -318,7 +332,7 @@ def _message_apply(data: dict, event: WebhookEvent) -> Outcome:
     return WebhookEvent.Status.PROCESSED, ""
 
 
-def _message_fill(message: Message, data: dict, conversation: Conversation) -> None:
+def message_fill(*, message: Message, data: dict, conversation: Conversation) -> None:
     """Copy a message resource (webhook data or API list item) onto the mirror row and save it."""
     attrs = as_dict(data.get("attributes"))
     message.conversation = conversation
@@ -356,7 +370,7 @@ def conversation_messages_complete(*, conversation: Conversation) -> int:
                 kustomer_id=kustomer_id, defaults={"conversation": conversation}
             )
             if created:
-                _message_fill(message, data, conversation)
+                message_fill(message=message, data=data, conversation=conversation)
                 added += 1
     return added
 
