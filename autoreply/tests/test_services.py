@@ -357,7 +357,9 @@ class TestExactlyOnce:
                     "complexity": "simple",
                     "confidence": 0.98,
                     "rationale": "Asks where order BS-100234 is.",
-                    "entities": {"order_number": ORDER_NUMBER, "email": None, "language": "en"},
+                    "entities": {"order_number": ORDER_NUMBER, "email": None},
+                    "language": "en",
+                    "sentiment": "neutral",
                 }
             )
         )

@@ -5,7 +5,9 @@ import json
 import re
 import time
 
+from ..local.language import language_detect
 from ..local.model import LocalClassifier, LocalModelError, Prediction
+from ..local.sentiment import sentiment_detect
 from ..local.services import SEPARATOR, local_text, taxonomy_labels
 from ..models import Classification, ComplexityLevel, Intent, LocalModelVersion, PriorityLevel
 
@@ -61,8 +63,8 @@ def local_answer_apply(
     classification.entities = {
         "order_number": orders[0] if orders else None,
         "email": emails[0] if emails else None,
-        "language": None,
     }
+    local_signals_apply(classification, text)
     rationale = (
         f"Local classifier v{version.pk}: {prediction.label} at confidence {prediction.confidence:.2f}; "
         f"runner-up {prediction.runner_up} ({prediction.runner_up_probability:.2f})."
@@ -74,3 +76,10 @@ def local_answer_apply(
     classification.model_id = f"local-v{version.pk}"
     if not keep_raw_output:
         classification.raw_output = json.dumps(dataclasses.asdict(prediction))
+
+
+def local_signals_apply(classification: Classification, text: str) -> None:
+    """The customer's language and sentiment, guessed offline (docs/language-and-sentiment.md)."""
+    language = language_detect(text).code
+    classification.language = language or ""
+    classification.sentiment = sentiment_detect(text, language).label

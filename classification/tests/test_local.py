@@ -238,7 +238,9 @@ class TestCascade:
                     "complexity": "simple",
                     "confidence": 0.95,
                     "rationale": "Wants to cancel.",
-                    "entities": {"order_number": None, "email": None, "language": "en"},
+                    "entities": {"order_number": None, "email": None},
+                    "language": "en",
+                    "sentiment": "neutral",
                 }
             )
         )
