@@ -73,6 +73,8 @@ class TestShadow:
             "intent",
             "confidence",
             "channel",
+            "sentiment",
+            "language",
             "first_contact",
             "automated_sender",
             "first_contact_kustomer",

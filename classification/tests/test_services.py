@@ -93,7 +93,8 @@ class TestRouting:
         assert attributes["custom"]["aiRouteStr"] == "auto"
         assert attributes["custom"]["aiConfidenceNum"] == 0.97
         assert attributes["custom"]["aiReviewedBool"] is False
-        assert (attributes["custom"]["aiLanguageStr"], attributes["custom"]["aiSentimentStr"]) == ("en", "neutral")
+        assert attributes["custom"]["aiLanguageStr"] == "en"
+        assert attributes["custom"]["aiSentimentStr"] == "neutral"
         assert attributes["priority"] == PriorityLevel.objects.get(key="normal").kustomer_priority
 
     def test_claude_gives_the_language_and_sentiment_written_back(
