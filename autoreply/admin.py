@@ -17,6 +17,7 @@ from .models import (
     PolicyAudit,
     ReplyTemplate,
     ReplyTemplateVariant,
+    ReplyTemplateVersion,
     ShadowReview,
 )
 from .reasons import check_label
@@ -37,6 +38,7 @@ class AutoReplySettingsAdmin(SingletonAdmin):
                     "channels",
                     "claimed_identity_channels",
                     "shadow_note",
+                    "block_negative_sentiment",
                 )
             },
         ),
@@ -71,14 +73,32 @@ class VariantInline(admin.StackedInline):
     model = ReplyTemplateVariant
     extra = 0
     verbose_name = "channel version"
-    verbose_name_plural = "channel versions (used instead of the default on that channel)"
+    verbose_name_plural = (
+        "channel versions (used instead of the default on that channel, in the template's language)"
+    )
+
+
+class LanguageVersionInline(admin.StackedInline):
+    model = ReplyTemplateVersion
+    extra = 0
+    verbose_name = "language version"
+    verbose_name_plural = (
+        "language versions (customers writing in that language get it; with none, they get no auto-reply)"
+    )
 
 
 @admin.register(ReplyTemplate)
 class ReplyTemplateAdmin(admin.ModelAdmin):
-    list_display = ("name", "key", "variables")
-    fields = ("key", "name", "variables", "subject", "body")
-    inlines = [VariantInline]
+    list_display = ("name", "key", "language", "languages", "variables")
+    fields = ("key", "name", "language", "variables", "subject", "body")
+    inlines = [VariantInline, LanguageVersionInline]
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).prefetch_related("versions")
+
+    @admin.display(description="other languages")
+    def languages(self, obj: ReplyTemplate) -> str:
+        return ", ".join(sorted(v.language for v in obj.versions.all())) or "-"
 
 
 def _readiness_text(readiness: Readiness) -> str:

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -13,6 +13,7 @@ from bearscope.models import SingletonModel, TimeStampedModel
 from .rendering import TemplateError, template_check
 
 UNIT_INTERVAL = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))]
+LANGUAGE_CODE = RegexValidator(r"^[a-z]{2}\Z", "Two lowercase letters: an ISO 639-1 code such as en or es.")
 DEFAULT_ESCALATION_LINE = (
     "If this does not answer your question, just reply to this message and a member of our team "
     "will pick up your conversation personally."
@@ -53,6 +54,12 @@ class AutoReplySettings(SingletonModel):
         default=False,
         verbose_name="internal note in shadow mode",
         help_text="In shadow mode, also add the reply it would have sent as an internal note in Kustomer.",
+    )
+    block_negative_sentiment = models.BooleanField(
+        default=True,
+        verbose_name="a person answers upset customers",
+        help_text="No auto-reply when the customer's message reads as negative (angry, frustrated): "
+        "it waits for an agent.",
     )
     readiness_min_graded = models.PositiveIntegerField(
         default=50, help_text="Graded shadow replies an intent needs before it may go live."
@@ -136,6 +143,13 @@ class ReplyTemplate(TimeStampedModel):
     )
     subject = models.CharField(max_length=255, blank=True, help_text="Email subject; may use variables.")
     body = models.TextField(help_text="The reply; the escalation line is added after it.")
+    language = models.CharField(
+        max_length=2,
+        default="en",
+        validators=[LANGUAGE_CODE],
+        help_text="The language of the subject and body above (ISO 639-1, e.g. en); customers whose "
+        "language is unknown get this one.",
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -182,6 +196,43 @@ class ReplyTemplateVariant(models.Model):
         except ReplyTemplate.DoesNotExist:
             return
         errors = {}
+        for field in ("subject", "body"):
+            try:
+                template_check(getattr(self, field), declared=template.variable_list())
+            except TemplateError as exc:
+                errors[field] = str(exc)
+        if errors:
+            raise ValidationError(errors)
+
+
+class ReplyTemplateVersion(models.Model):
+    """A template in another language: customers writing in it get this subject and body."""
+
+    template = models.ForeignKey(ReplyTemplate, on_delete=models.CASCADE, related_name="versions")
+    language = models.CharField(
+        max_length=2, validators=[LANGUAGE_CODE], help_text="ISO 639-1, e.g. es, fr, de."
+    )
+    subject = models.CharField(max_length=255, blank=True)
+    body = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["template", "language"], name="replytemplateversion_unique_language"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template} ({self.language})"
+
+    def clean(self) -> None:
+        try:
+            template = self.template  # in the admin, the template being saved with its new variables
+        except ReplyTemplate.DoesNotExist:
+            return
+        errors = {}
+        if self.language and self.language == template.language:
+            errors["language"] = f"{self.language} is the template's own language: edit the template instead."
         for field in ("subject", "body"):
             try:
                 template_check(getattr(self, field), declared=template.variable_list())

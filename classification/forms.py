@@ -4,10 +4,12 @@ import re
 
 from django import forms
 
+from .languages import language_choices
 from .models import Classification, ComplexityLevel, Intent, PriorityLevel
-from .selectors import QUEUE_BANDS, QueueFilters
+from .selectors import QUEUE_BANDS, QueueFilters, triage_languages
 
 SLUG = re.compile(r"[-a-zA-Z0-9_]{1,64}")
+LANGUAGE = re.compile(r"[a-z]{2}")
 
 
 def queue_filters_from(data) -> QueueFilters:
@@ -19,10 +21,12 @@ def queue_filters_from(data) -> QueueFilters:
     intent = data.get("intent", "")
     band = data.get("band", "")
     channel = data.get("channel", "")
+    language = data.get("language", "")
     return QueueFilters(
         intent=intent if SLUG.fullmatch(intent) else "",
         band=band if band in QUEUE_BANDS else "",
         channel=channel if 0 < len(channel) <= 64 else "",
+        language=language if LANGUAGE.fullmatch(language) else "",
     )
 
 
@@ -32,6 +36,7 @@ class QueueFilterForm(forms.Form):
     intent = forms.ChoiceField(required=False, label="Intent")
     band = forms.ChoiceField(required=False, label="Confidence")
     channel = forms.ChoiceField(required=False, label="Channel")
+    language = forms.ChoiceField(required=False, label="Customer language")
 
     def __init__(self, *args, filters: QueueFilters, channels: list[str], **kwargs) -> None:
         kwargs.setdefault("initial", filters.as_query())
@@ -42,6 +47,8 @@ class QueueFilterForm(forms.Form):
         if filters.channel and filters.channel not in channels:
             channels = sorted([*channels, filters.channel])
         self.fields["channel"].choices = [("", "All channels")] + [(c, c.capitalize()) for c in channels]
+        languages = {*triage_languages(), *([filters.language] if filters.language else [])}
+        self.fields["language"].choices = [("", "All languages"), *language_choices(sorted(languages))]
 
 
 class SubIntentSelect(forms.Select):

@@ -203,6 +203,12 @@ class ClassifierSettings(SingletonModel):
         return "Classifier settings"
 
 
+class Sentiment(models.TextChoices):
+    NEGATIVE = "negative", "Negative"
+    NEUTRAL = "neutral", "Neutral"
+    POSITIVE = "positive", "Positive"
+
+
 class Classification(TimeStampedModel):
     """One classification of a conversation: what was asked, what came back, what was decided."""
 
@@ -239,7 +245,14 @@ class Classification(TimeStampedModel):
         "empty when one confidence covers both (Claude).",
     )
     rationale = models.TextField(blank=True)
-    entities = models.JSONField(default=dict, blank=True, help_text="order_number, email, language")
+    entities = models.JSONField(default=dict, blank=True, help_text="order_number, email")
+    language = models.CharField(
+        max_length=2,
+        blank=True,
+        db_index=True,
+        help_text="The customer's language (ISO 639-1); empty: unknown.",
+    )
+    sentiment = models.CharField(max_length=8, choices=Sentiment, blank=True)
     route = models.CharField(max_length=16, choices=Route, blank=True)
     route_reason = models.CharField(
         max_length=32, blank=True, choices=RouteReason, help_text="Why it went to triage."

@@ -3,6 +3,7 @@
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Literal
 
 import pydantic
 
@@ -17,7 +18,14 @@ SYSTEM_TEMPLATE = (Path(__file__).parent / "prompts" / "system.md").read_text()
 class Entities(pydantic.BaseModel):
     order_number: str | None = None
     email: str | None = None
-    language: str | None = None
+
+
+# "EN" or " es" is still a language; anything else is invalid output, which goes to triage.
+LanguageCode = Annotated[
+    str,
+    pydantic.BeforeValidator(lambda value: value.strip().lower() if isinstance(value, str) else value),
+    pydantic.Field(pattern=r"^[a-z]{2}$", description="ISO 639-1 code, two lowercase letters"),
+]
 
 
 class ClassifierOutput(pydantic.BaseModel):
@@ -30,6 +38,9 @@ class ClassifierOutput(pydantic.BaseModel):
     confidence: float = pydantic.Field(ge=0, le=1)
     rationale: str = ""
     entities: Entities = pydantic.Field(default_factory=Entities)
+    language: LanguageCode | None
+    # Neutral first: it is what the local Messages API server answers when a test asks for nothing else.
+    sentiment: Literal["neutral", "negative", "positive"]
 
 
 @dataclass(frozen=True)

@@ -44,11 +44,11 @@ class QueueFilters:
     intent: str = ""
     band: str = ""
     channel: str = ""
+    language: str = ""
 
     def as_query(self) -> dict[str, str]:
-        return {
-            k: v for k, v in (("intent", self.intent), ("band", self.band), ("channel", self.channel)) if v
-        }
+        pairs = (("intent", self.intent), ("band", self.band), ("channel", self.channel))
+        return {k: v for k, v in (*pairs, ("language", self.language)) if v}
 
     @property
     def active(self) -> bool:
@@ -88,6 +88,8 @@ def triage_queue(*, filters: QueueFilters) -> QuerySet[Classification]:
         queue = queue.filter(intent__key=filters.intent, intent__parent__isnull=True)
     if filters.band in QUEUE_BANDS:
         queue = queue.filter(_band_q(filters.band))
+    if filters.language:
+        queue = queue.filter(language=filters.language)
     if filters.channel:
         if connection.features.supports_json_field_contains:
             queue = queue.filter(conversation__channels__contains=[filters.channel])
@@ -114,6 +116,11 @@ def triage_channels() -> list[str]:
     for row in triage_waiting().values_list("conversation__channels", flat=True):
         channels.update(c for c in (row or []) if isinstance(c, str))
     return sorted(channels)
+
+
+def triage_languages() -> list[str]:
+    """The customer languages of the waiting conversations, for the language filter."""
+    return sorted(set(triage_waiting().exclude(language="").values_list("language", flat=True)))
 
 
 @dataclass

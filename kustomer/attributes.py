@@ -21,6 +21,8 @@ OWN_ATTRIBUTES = (
     OwnAttribute("confidence", "aiConfidenceNum", "AI confidence", "classification"),
     OwnAttribute("route", "aiRouteStr", "AI route (auto or triage)", "classification"),
     OwnAttribute("classified_at", "aiClassifiedAt", "AI classified at", "classification"),
+    OwnAttribute("language", "aiLanguageStr", "AI customer language", "classification"),
+    OwnAttribute("sentiment", "aiSentimentStr", "AI customer sentiment", "classification"),
     OwnAttribute("reviewed", "aiReviewedBool", "AI reviewed by a person", "triage review"),
     OwnAttribute("escalated", "aiEscalatedBool", "AI escalated after an auto-reply", "auto-reply"),
 )

@@ -176,6 +176,8 @@ class CustomAttributeNames(SingletonModel):
     confidence = _name_field("confidence")
     route = _name_field("route")
     classified_at = _name_field("classified_at")
+    language = _name_field("language")
+    sentiment = _name_field("sentiment")
     reviewed = _name_field("reviewed")
     escalated = _name_field("escalated")
 

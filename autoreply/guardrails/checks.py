@@ -4,7 +4,7 @@ import re
 from collections.abc import Callable
 from decimal import Decimal
 
-from classification.models import Classification
+from classification.models import Classification, Sentiment
 from kustomer.client import KustomerClient
 from kustomer.models import Message
 from kustomer.payloads import customer_verified_contacts, email_headers, email_sender, message_is_outbound
@@ -108,6 +108,26 @@ def channel(ctx: Context) -> Verdict:
     return Verdict(supported, f"channel {name or 'unknown'} {'is' if supported else 'is not'} supported")
 
 
+def sentiment(ctx: Context) -> Verdict:
+    mood = ctx.classification.sentiment
+    if mood != Sentiment.NEGATIVE:
+        return Verdict(True, f"the customer's message reads as {mood or 'unknown'}")
+    if ctx.config.block_negative_sentiment:
+        return Verdict(False, "the customer's message reads as negative: a person answers")
+    return Verdict(True, "the customer's message reads as negative, but that guardrail is off")
+
+
+def language(ctx: Context) -> Verdict:
+    if ctx.policy is None:
+        return Verdict(False, "no policy, so no reply template")
+    template, code = ctx.policy.template, ctx.classification.language
+    if not code:
+        return Verdict(True, f"language unknown: template {template.key} in its own ({template.language})")
+    if code == template.language or template.versions.filter(language=code).exists():
+        return Verdict(True, f"template {template.key} has a version in {code}")
+    return Verdict(False, f"template {template.key} has no version in the customer's language ({code})")
+
+
 def first_contact(ctx: Context) -> Verdict:
     conversation = ctx.conversation
     if AutoReply.objects.filter(conversation=conversation).exists():
@@ -176,8 +196,12 @@ def identity_verified(ctx: Context, checked: OrderCheck) -> Verdict:
     )
 
 
-def _variant(template: ReplyTemplate, channel_name: str) -> tuple[str, str]:
-    source = template.variants.filter(channel=channel_name).first() or template
+def _variant(template: ReplyTemplate, language_code: str, channel_name: str) -> tuple[str, str]:
+    """The version in the customer's language; channel versions exist in the template's own language only."""
+    if language_code and language_code != template.language:
+        source = template.versions.get(language=language_code)
+    else:
+        source = template.variants.filter(channel=channel_name).first() or template
     return source.subject, source.body
 
 
@@ -186,7 +210,7 @@ def template(ctx: Context) -> Verdict:
     escalation_line = ctx.config.escalation_line.strip()
     if not escalation_line:
         return Verdict(False, "no escalation line in the auto-reply settings: every reply needs one")
-    subject, body = _variant(template, outcome.channel)
+    subject, body = _variant(template, ctx.classification.language, outcome.channel)
     try:
         declared = template.variable_list()
         outcome.subject = template_render(subject, declared=declared, values=ctx.values)[:255]
@@ -205,6 +229,8 @@ LOCAL_CHECKS: tuple[tuple[Check, CheckFunction], ...] = (
     (Check.INTENT, intent),
     (Check.CONFIDENCE, confidence),
     (Check.CHANNEL, channel),
+    (Check.SENTIMENT, sentiment),
+    (Check.LANGUAGE, language),
     (Check.FIRST_CONTACT, first_contact),
     (Check.AUTOMATED_SENDER, automated_sender),
 )

@@ -68,6 +68,8 @@ def classified(db) -> Callable[..., Classification]:
         sub_intent: str | None = "status",
         confidence: float = 0.98,
         order_number: str | None = None,
+        language: str = "en",
+        sentiment: str = "neutral",
     ) -> Classification:
         top = Intent.objects.get(key=intent, parent=None)
         return Classification.objects.create(
@@ -76,7 +78,9 @@ def classified(db) -> Callable[..., Classification]:
             intent=top,
             sub_intent=Intent.objects.get(key=sub_intent, parent=top) if sub_intent else None,
             confidence=confidence,
-            entities={"order_number": order_number, "email": None, "language": "en"},
+            entities={"order_number": order_number, "email": None},
+            language=language,
+            sentiment=sentiment,
             route=Classification.Route.AUTO,
             classified_at=timezone.now(),
         )

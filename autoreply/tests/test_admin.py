@@ -70,6 +70,15 @@ def test_a_threshold_change_is_audited_and_readiness_shown(admin_client, starter
     assert "100% approval over 3 graded replies" in page and "below the bar" in page
 
 
+def inline_forms(prefix: str, total: int) -> dict[str, str]:
+    return {
+        f"{prefix}-TOTAL_FORMS": str(total),
+        f"{prefix}-INITIAL_FORMS": "0",
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+
+
 def test_a_template_with_an_undeclared_variable_is_refused(admin_client, db):
     data = {
         "key": "refund",
@@ -77,10 +86,9 @@ def test_a_template_with_an_undeclared_variable_is_refused(admin_client, db):
         "variables": "order_number",
         "subject": "",
         "body": "Your refund {refund_amount} for {order_number}",
-        "variants-TOTAL_FORMS": "0",
-        "variants-INITIAL_FORMS": "0",
-        "variants-MIN_NUM_FORMS": "0",
-        "variants-MAX_NUM_FORMS": "1000",
+        "language": "en",
+        **inline_forms("variants", 0),
+        **inline_forms("versions", 0),
     }
     page = admin_client.post("/admin/autoreply/replytemplate/add/", data).content.decode()
     assert "Undeclared variable {refund_amount}" in page
@@ -94,10 +102,9 @@ def test_a_channel_version_with_an_undeclared_variable_is_refused(admin_client, 
         "variables": "order_number",
         "subject": "Order {order_number}",
         "body": "Order {order_number} is on its way.",
-        "variants-TOTAL_FORMS": "1",
-        "variants-INITIAL_FORMS": "0",
-        "variants-MIN_NUM_FORMS": "0",
-        "variants-MAX_NUM_FORMS": "1000",
+        "language": "en",
+        **inline_forms("variants", 1),
+        **inline_forms("versions", 0),
         "variants-0-channel": "chat",
         "variants-0-subject": "",
         "variants-0-body": "{order_number} ships with {carrier}",
@@ -108,6 +115,29 @@ def test_a_channel_version_with_an_undeclared_variable_is_refused(admin_client, 
     data["variables"] = "order_number, carrier"
     assert admin_client.post("/admin/autoreply/replytemplate/add/", data).status_code == 302
     assert ReplyTemplate.objects.get().variants.get().channel == "chat"
+
+
+def test_a_language_version_is_checked_and_saved(admin_client, db):
+    data = {
+        "key": "wismo",
+        "name": "Where is my order",
+        "variables": "order_number",
+        "subject": "Order {order_number}",
+        "body": "Order {order_number} is on its way.",
+        "language": "en",
+        **inline_forms("variants", 0),
+        **inline_forms("versions", 1),
+        "versions-0-language": "es",
+        "versions-0-subject": "Pedido {order_number}",
+        "versions-0-body": "Tu pedido {order_number} va con {carrier}.",
+    }
+    page = admin_client.post("/admin/autoreply/replytemplate/add/", data).content.decode()
+    assert "Undeclared variable {carrier}" in page and not ReplyTemplate.objects.exists()
+    data["versions-0-body"] = "Tu pedido {order_number} está en camino."
+    assert admin_client.post("/admin/autoreply/replytemplate/add/", data).status_code == 302
+    assert ReplyTemplate.objects.get().versions.get().language == "es"
+    listing = admin_client.get("/admin/autoreply/replytemplate/").content.decode()
+    assert '<td class="field-languages">es</td>' in listing
 
 
 def test_an_unknown_declared_variable_is_refused(admin_client, db):

@@ -73,6 +73,8 @@ class TestShadow:
             "intent",
             "confidence",
             "channel",
+            "sentiment",
+            "language",
             "first_contact",
             "automated_sender",
             "first_contact_kustomer",
@@ -357,7 +359,9 @@ class TestExactlyOnce:
                     "complexity": "simple",
                     "confidence": 0.98,
                     "rationale": "Asks where order BS-100234 is.",
-                    "entities": {"order_number": ORDER_NUMBER, "email": None, "language": "en"},
+                    "entities": {"order_number": ORDER_NUMBER, "email": None},
+                    "language": "en",
+                    "sentiment": "neutral",
                 }
             )
         )

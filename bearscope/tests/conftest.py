@@ -30,7 +30,9 @@ WISMO_ANSWER = {
     "complexity": "simple",
     "confidence": 0.98,
     "rationale": "Asks where the order is.",
-    "entities": {"order_number": ORDER_NUMBER, "email": None, "language": "en"},
+    "entities": {"order_number": ORDER_NUMBER, "email": None},
+    "language": "en",
+    "sentiment": "neutral",
 }
 
 

@@ -46,6 +46,8 @@ class ClassificationAdmin(admin.ModelAdmin):
         "status",
         "current",
         "intent",
+        "sentiment",
+        "language",
     )
     search_fields = ("=conversation__kustomer_id",)
     list_select_related = ("conversation", "intent", "sub_intent")
@@ -68,6 +70,8 @@ class ClassificationAdmin(admin.ModelAdmin):
                     "sub_intent_confidence",
                     "rationale",
                     "entities",
+                    "language",
+                    "sentiment",
                     "route",
                     "route_reason",
                     "error",

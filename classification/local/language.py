@@ -4,15 +4,8 @@ import re
 import threading
 from dataclasses import dataclass
 
-# The languages a guess may be. Latin-script languages compete with each other on short messages, so
-# each one added costs a little accuracy on the others; other scripts cost nothing measurable (see
-# docs/language-and-sentiment.md). A deployment changes the list with settings.LOCAL_LANGUAGES.
-LATIN_SCRIPT = ("en", "es", "fr", "de", "it", "pt", "nl", "pl", "sv")
-OTHER_SCRIPTS = ("ru", "uk", "el", "ja", "zh", "ko", "ar", "he")
-DEFAULT_LANGUAGES = (*LATIN_SCRIPT, *OTHER_SCRIPTS)
-# Below this probability the answer is None: at 0.5 every order number, code and "ok" of the evaluation
-# set is None, and so are 3.2% of its real messages, against 0.8% wrong answers (local_signals_eval).
-DEFAULT_MIN_CONFIDENCE = 0.5
+# The languages a guess may be and the probability under which the answer is None are Django settings
+# (LOCAL_LANGUAGES, LOCAL_LANGUAGE_MIN_CONFIDENCE in bearscope/settings/base.py, docs/configuration.md).
 # Fewer letters than this (after numbers, codes, addresses and links are removed) say nothing.
 MIN_LETTERS = 3
 # The opening of a long message decides; quoted history and signatures below it only add noise and time.
@@ -53,9 +46,7 @@ def languages_allowed() -> tuple[str, ...]:
 def _configuration() -> tuple[tuple[str, ...], float]:
     from django.conf import settings
 
-    languages = tuple(getattr(settings, "LOCAL_LANGUAGES", None) or DEFAULT_LANGUAGES)
-    min_confidence = getattr(settings, "LOCAL_LANGUAGE_MIN_CONFIDENCE", None)
-    return languages, DEFAULT_MIN_CONFIDENCE if min_confidence is None else float(min_confidence)
+    return tuple(settings.LOCAL_LANGUAGES), float(settings.LOCAL_LANGUAGE_MIN_CONFIDENCE)
 
 
 def _identifier(languages: tuple[str, ...]):

@@ -187,6 +187,8 @@ def _apply_output(classification: Classification, output: ClassifierOutput) -> N
     classification.confidence = output.confidence
     classification.rationale = output.rationale[:2000]
     classification.entities = output.entities.model_dump()
+    classification.language = output.language or ""
+    classification.sentiment = output.sentiment
 
 
 def classification_stuck_sweep() -> list[int]:

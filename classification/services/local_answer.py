@@ -6,7 +6,9 @@ import re
 import time
 from decimal import Decimal
 
+from ..local.language import language_detect
 from ..local.model import LocalClassifier, LocalModelError, Prediction
+from ..local.sentiment import sentiment_detect
 from ..local.services import local_text, taxonomy_labels
 from ..models import (
     Classification,
@@ -76,13 +78,20 @@ def local_answer_apply(
     classification.entities = {
         "order_number": orders[0] if orders else None,
         "email": emails[0] if emails else None,
-        "language": None,
     }
+    local_signals_apply(classification, text)
     classification.rationale = _rationale(version, prediction, sub_confident=sub_confident)
     classification.provider = "local"
     classification.model_id = f"local-v{version.pk}"
     if not keep_raw_output:
         classification.raw_output = json.dumps(dataclasses.asdict(prediction))
+
+
+def local_signals_apply(classification: Classification, text: str) -> None:
+    """The customer's language and sentiment, guessed offline (docs/language-and-sentiment.md)."""
+    language = language_detect(text).code
+    classification.language = language or ""
+    classification.sentiment = sentiment_detect(text, language).label
 
 
 def _rationale(version: LocalModelVersion, prediction: Prediction, *, sub_confident: bool) -> str:

@@ -35,6 +35,8 @@ def writeback_attributes(
         names.classified_at: classification.classified_at.isoformat().replace("+00:00", "Z")
         if classification.classified_at
         else None,
+        names.language: classification.language or None,
+        names.sentiment: classification.sentiment or None,
         names.reviewed: review is not None,
     }
     return custom, (source.priority.kustomer_priority if source.priority else None)

@@ -162,6 +162,15 @@ class TestOfflineDefault:
         assert classification.route == "auto"
         assert classification.model_id == f"local-v{local_model.pk}"
 
+    def test_the_local_tier_records_language_and_sentiment(self, local_model, settings):
+        settings.ANTHROPIC_API_KEY = ""
+        spanish = conversation_with("¡Tercera vez que escribo! ¿Dónde está mi pedido? Es una vergüenza.")
+        classification = conversation_classify(conversation_pk=spanish.pk)
+        assert (classification.provider, classification.language) == ("local", "es")
+        assert classification.sentiment == "negative"
+        calm = conversation_classify(conversation_pk=conversation_with(PARAPHRASES[2][0]).pk)
+        assert (calm.language, calm.sentiment) == ("en", "neutral")
+
     def test_a_confident_intent_routes_without_an_unconfident_sub_intent(self, local_model, settings):
         settings.ANTHROPIC_API_KEY = ""
         text = "I've got a promo code and I want to know when they expire, it's for some hats"
@@ -257,7 +266,9 @@ class TestCascade:
                     "complexity": "simple",
                     "confidence": 0.95,
                     "rationale": "Wants to cancel.",
-                    "entities": {"order_number": None, "email": None, "language": "en"},
+                    "entities": {"order_number": None, "email": None},
+                    "language": "en",
+                    "sentiment": "neutral",
                 }
             )
         )

@@ -26,7 +26,9 @@ GOOD = {
     "complexity": "simple",
     "confidence": 0.97,
     "rationale": "The customer asks where order BS-100234 is.",
-    "entities": {"order_number": "BS-100234", "email": None, "language": "en"},
+    "entities": {"order_number": "BS-100234", "email": None},
+    "language": "en",
+    "sentiment": "neutral",
 }
 
 
@@ -91,7 +93,30 @@ class TestRouting:
         assert attributes["custom"]["aiRouteStr"] == "auto"
         assert attributes["custom"]["aiConfidenceNum"] == 0.97
         assert attributes["custom"]["aiReviewedBool"] is False
+        assert attributes["custom"]["aiLanguageStr"] == "en"
+        assert attributes["custom"]["aiSentimentStr"] == "neutral"
         assert attributes["priority"] == PriorityLevel.objects.get(key="normal").kustomer_priority
+
+    def test_claude_gives_the_language_and_sentiment_written_back(
+        self, conversation, claude, kustomer_sandbox, django_capture_on_commit_callbacks
+    ):
+        claude.script(reply_json(answer(language="ES", sentiment="negative")))
+        with django_capture_on_commit_callbacks(execute=True):
+            classification = conversation_classify(conversation_pk=conversation.pk)
+        classification.refresh_from_db()
+        assert (classification.language, classification.sentiment) == ("es", "negative")
+        assert "language" not in classification.entities
+        custom = sandbox_custom(kustomer_sandbox)["custom"]
+        assert (custom["aiLanguageStr"], custom["aiSentimentStr"]) == ("es", "negative")
+        request = claude.message_requests[-1]
+        properties = request["body"]["output_config"]["format"]["schema"]["properties"]
+        assert properties["sentiment"]["enum"] == ["neutral", "negative", "positive"]
+        assert "language" in properties and "language" not in properties["entities"]["properties"]
+
+    def test_the_servers_schema_answer_is_valid_with_an_unknown_language(self, conversation, claude):
+        classification = conversation_classify(conversation_pk=conversation.pk)
+        assert classification.route_reason != "invalid_output"
+        assert (classification.language, classification.sentiment) == ("", "neutral")
 
     def test_below_the_threshold_goes_to_triage(self, conversation, claude):
         claude.script(reply_json(answer(confidence=0.6)))
@@ -110,6 +135,8 @@ class TestRouting:
             (reply_json(answer(sub_intent="recover_password")), "invalid_output"),
             (reply_json(answer(confidence=1.7)), "invalid_output"),
             (reply_json(answer(priority="whenever")), "invalid_output"),
+            (reply_json(answer(language="Spanish")), "invalid_output"),
+            (reply_json(answer(sentiment="furious")), "invalid_output"),
             (reply_json('{"intent": "shipping_iss', stop_reason="max_tokens"), "truncated_output"),
             (reply_json("not json at all"), "invalid_output"),
             (refusal(), "refusal"),
@@ -123,6 +150,8 @@ class TestRouting:
             "foreign-sub-intent",
             "confidence-1.7",
             "unknown-priority",
+            "language-not-a-code",
+            "unknown-sentiment",
             "truncated",
             "not-json",
             "refusal",

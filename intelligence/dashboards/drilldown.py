@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from classification.models import Classification, TriageReview
+from classification.models import Classification, Sentiment, TriageReview
 
 from .. import autoreplies
 from ..metrics import EFFORT_BANDS
@@ -13,7 +13,7 @@ from ..models import ConversationAnalysis, ResolutionMethod, RootCause
 from ..rollups import analyses_counted
 from .filters import FILTER_DIMENSIONS, Filters, blank_value, filters_from
 from .pages import BACKLOG_BANDS
-from .panels import average, intent_names, key_label, key_names
+from .panels import average, classified, in_language, intent_names, key_label, key_names
 
 DRILL_LIMIT = 200
 ROUTE_LABELS = {"auto": "auto-routed", "triage": "sent to triage"}
@@ -54,7 +54,16 @@ def _analysis_list(params: Mapping[str, str], limit: int | None) -> DrillDown:
         resolved_at__lt=high,
         **{name: blank_value(params[name]) for name in FILTER_DIMENSIONS if params.get(name)},
     )
+    analyses = in_language(analyses, filters.language)
     described = []
+    sentiment = params.get("sentiment", "")
+    if sentiment == "-" or sentiment in Sentiment.values:
+        sentiment = blank_value(sentiment)
+        if sentiment:
+            analyses = analyses.filter(conversation_id__in=classified(sentiment=sentiment))
+        else:  # no classification, or one that did not say
+            analyses = analyses.exclude(conversation_id__in=classified(sentiment__in=Sentiment.values))
+        described.append(f"sentiment {Sentiment(sentiment).label.lower() if sentiment else 'not known'}")
     if params.get("route") in ROUTE_LABELS:
         analyses = analyses.filter(route=params["route"])
         described.append(ROUTE_LABELS[params["route"]])
@@ -140,6 +149,8 @@ def _backlog_list(filters: Filters, age: str, limit: int | None) -> DrillDown:
     ).select_related("conversation", "intent")
     if filters.intent:
         waiting = waiting.filter(intent__key=filters.intent)
+    if filters.language:
+        waiting = waiting.filter(language=filters.language)
     band = next((b for b in BACKLOG_BANDS if b[0] == age), None)
     if band:
         if band[2]:
@@ -174,6 +185,8 @@ def _review_list(filters: Filters, params: Mapping[str, str], limit: int | None)
     )
     if params.get("ai_intent"):
         reviews = reviews.filter(classification__intent__key=blank_value(params["ai_intent"]) or None)
+    if filters.language:
+        reviews = reviews.filter(classification__language=filters.language)
     if params.get("agreed") in ("0", "1"):
         reviews = reviews.filter(agreed=params["agreed"] == "1")
     reviews = reviews.order_by("-created_at", "-pk")

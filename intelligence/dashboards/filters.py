@@ -32,6 +32,8 @@ DRILL_PARAMETERS = (
     "ar_grade",
 )  # fmt: skip
 
+LANGUAGE = re.compile(r"[a-z]{2}")
+
 
 @dataclass(frozen=True)
 class Filters:
@@ -43,10 +45,14 @@ class Filters:
     channel: str = ""
     team: str = ""
     agent: str = ""
+    # The customer's language, from the current classification: not a rollup dimension, so it counts live.
+    language: str = ""
 
     def as_query(self, **extra: str) -> dict[str, str]:
         query = {"start": self.start.isoformat(), "end": self.end.isoformat()}
         query.update({name: getattr(self, name) for name in FILTER_DIMENSIONS if getattr(self, name)})
+        if self.language:
+            query["language"] = self.language
         query.update({k: v for k, v in extra.items() if v != ""})
         return query
 
@@ -93,7 +99,8 @@ def filters_from(params: Mapping[str, str]) -> Filters:
         raise FilterError("Choose a range of at most three years.")
     # "-" (none) only means something in a drill-down link; on the dashboards it is no filter.
     values = {name: blank_value(str(params.get(name, "")).strip()[:64]) for name in FILTER_DIMENSIONS}
-    return Filters(start=start, end=end, **values)
+    language = str(params.get("language", "")).strip()
+    return Filters(start=start, end=end, language=language if LANGUAGE.fullmatch(language) else "", **values)
 
 
 def blank_value(value: str) -> str:

@@ -7,13 +7,24 @@ from datetime import timedelta
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from classification.models import Classification, TriageReview
+from classification.languages import language_choices
+from classification.models import Classification, Sentiment, TriageReview
 
 from .. import autoreplies
 from ..metrics import EFFORT_BANDS
 from ..models import DailyRollup, ResolutionMethod, RootCause
 from .filters import FILTER_DIMENSIONS, Filters, drill_link
-from .panels import Panel, agent_cells, average, intent_names, key_label, key_names, over_time, segment_cells
+from .panels import (
+    Panel,
+    agent_cells,
+    average,
+    intent_names,
+    key_label,
+    key_names,
+    over_time,
+    segment_cells,
+    sentiment_cells,
+)
 
 BACKLOG_BANDS = [
     ("lt1h", "Under 1 hour", None, timedelta(hours=1)),
@@ -53,7 +64,58 @@ def overview_panels(filters: Filters) -> list[Panel]:
                     None,
                 ],
             )
-    return [volume, routing, backlog_panel(filters), autoreply_panel(filters), agreement_panel(filters)]
+    return [
+        volume,
+        routing,
+        *sentiment_panels(filters),
+        backlog_panel(filters),
+        autoreply_panel(filters),
+        agreement_panel(filters),
+    ]
+
+
+SENTIMENT_NOTE = (
+    "The customer's sentiment when the conversation was classified (Claude, or the local method: "
+    "docs/language-and-sentiment.md). Choose an intent to see its sentiment over time."
+)
+
+
+def sentiment_panels(filters: Filters) -> list[Panel]:
+    cells = sentiment_cells(filters)
+    labels = dict(Sentiment.choices)
+    over = Panel("sentiment", "Customer sentiment over time", [], chart="stacked", note=SENTIMENT_NOTE)
+    over_time(over, filters, cells, lambda c: {c["sentiment"]: c["conversations"]}, "sentiment", labels)
+
+    columns = [label for _, label in Sentiment.choices]
+    by_intent = Panel(
+        "sentiment_by_intent",
+        "Customer sentiment by intent",
+        ["Intent", *columns, "Not known", "Negative share"],
+        chart="stacked",
+        chart_columns=list(range(1, len(columns) + 1)),
+    )
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for cell in cells:
+        counts[cell["intent"]][cell["sentiment"]] += cell["conversations"]
+    intents = intent_names()
+    for key, row in sorted(counts.items(), key=lambda item: -sum(item[1].values())):
+        known = sum(row[value] for value in Sentiment.values)
+        negative = row[Sentiment.NEGATIVE]
+        by_intent.add(
+            [
+                key_label(intents, key),
+                *(row[value] for value in Sentiment.values),
+                row[""],
+                f"{negative / known:.0%}" if known else None,
+            ],
+            [
+                None,
+                *(drill_link(filters, intent=key or "-", sentiment=value) for value in Sentiment.values),
+                drill_link(filters, intent=key or "-", sentiment="-"),
+                None,
+            ],
+        )
+    return [over, by_intent]
 
 
 def backlog_panel(filters: Filters) -> Panel:
@@ -75,6 +137,8 @@ def backlog_panel(filters: Filters) -> Panel:
     )
     if filters.intent:
         waiting = waiting.filter(intent__key=filters.intent)
+    if filters.language:
+        waiting = waiting.filter(language=filters.language)
     counts = waiting.aggregate(
         **{
             key: Count(
@@ -105,6 +169,8 @@ def agreement_panel(filters: Filters) -> Panel:
     reviews = TriageReview.objects.filter(created_at__gte=low, created_at__lt=high)
     if filters.intent:
         reviews = reviews.filter(classification__intent__key=filters.intent)
+    if filters.language:
+        reviews = reviews.filter(classification__language=filters.language)
     rows = (
         reviews.values("classification__intent__key", "classification__intent__name")
         .annotate(total=Count("pk"), agreed=Count("pk", filter=Q(agreed=True)))
@@ -305,4 +371,15 @@ def filter_choices(filters: Filters) -> dict[str, list[tuple[str, str]]]:
             values.add(getattr(filters, name))
         labels = intents if name == "intent" else {}
         choices[name] = sorted(((v, labels.get(v, v)) for v in values), key=lambda item: item[1].lower())
+    low, high = filters.bounds
+    resolved = {"current": True, "resolved_at__gte": low, "resolved_at__lt": high}
+    languages = set(
+        Classification.objects.filter(
+            current=True, **{f"conversation__analyses__{name}": value for name, value in resolved.items()}
+        )
+        .exclude(language="")
+        .values_list("language", flat=True)
+        .distinct()
+    )
+    choices["language"] = language_choices(sorted(languages | ({filters.language} - {""})))
     return choices

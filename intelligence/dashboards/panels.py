@@ -5,9 +5,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import TruncDate
 
-from classification.models import Intent
+from classification.models import Classification, Intent
 
 from ..models import ConversationAnalysis, DailyRollup
 from ..rollups import analyses_counted, cells_compute
@@ -69,7 +70,31 @@ def key_label(names: dict[str, str], key: str, blank: str = "Not classified") ->
 
 def analyses_in(filters: Filters) -> QuerySet[ConversationAnalysis]:
     low, high = filters.bounds
-    return analyses_counted().filter(resolved_at__gte=low, resolved_at__lt=high, **filters.dimensions)
+    analyses = analyses_counted().filter(resolved_at__gte=low, resolved_at__lt=high, **filters.dimensions)
+    return in_language(analyses, filters.language)
+
+
+def in_language(analyses: QuerySet[ConversationAnalysis], language: str) -> QuerySet[ConversationAnalysis]:
+    """The analyses of conversations whose current classification found the customer writing `language`."""
+    return analyses.filter(conversation_id__in=classified(language=language)) if language else analyses
+
+
+def classified(**found: str | list[str]) -> QuerySet:
+    """The ids of conversations whose current classification found this (language, sentiment)."""
+    return Classification.objects.filter(current=True, **found).values("conversation_id")
+
+
+def sentiment_cells(filters: Filters) -> list[dict]:
+    """Resolved conversations per day, intent and customer sentiment (the current classification's), live."""
+    current = Classification.objects.filter(conversation=OuterRef("conversation"), current=True)
+    rows = (
+        analyses_in(filters)
+        .annotate(day=TruncDate("resolved_at"), sentiment=Subquery(current.values("sentiment")[:1]))
+        .values("day", "intent", "sentiment")
+        .annotate(conversations=Count("pk"))
+        .order_by()
+    )
+    return [{**row, "sentiment": row["sentiment"] or ""} for row in rows]
 
 
 KEYS_AND_MAPS = {"day", "intent", "channel", "team", "agent"} | {
@@ -91,7 +116,7 @@ def segment_cells(filters: Filters, *, breakdowns: bool = False) -> list[dict]:
     Counters are summed by the database; the breakdown maps (causes, methods, effort bands) come
     per rollup row and are summed by the caller.
     """
-    if filters.agent:
+    if filters.agent or filters.language:
         return cells_compute(analyses_in(filters), ("intent",), breakdowns=breakdowns)
     # The intent grain has a tenth of the segment rows: enough unless a channel or team is chosen.
     grain = DailyRollup.Grain.SEGMENT if filters.channel or filters.team else DailyRollup.Grain.INTENT
@@ -103,7 +128,7 @@ def segment_cells(filters: Filters, *, breakdowns: bool = False) -> list[dict]:
 
 def agent_cells(filters: Filters) -> list[dict]:
     """Totals per team and agent: from the rollup, or live when an intent or channel is chosen."""
-    if filters.intent or filters.channel:
+    if filters.intent or filters.channel or filters.language:
         return cells_compute(analyses_in(filters), ("team", "agent"), by_day=False, breakdowns=False)
     dims = {k: v for k, v in filters.dimensions.items() if k in ("team", "agent")}
     rows = _rollup(filters, DailyRollup.Grain.AGENT, dims)

@@ -51,7 +51,10 @@ class TestCommand:
         out, error = connect("--check")
         log = kustomer_sandbox.state.request_log()
         assert log["writes"] == 0 and log["total"] >= len(ROLES) + 3
-        assert error.startswith("Not connected yet: 10 missing")  # 9 attributes and the subscription
+        # Every attribute and the subscription.
+        assert error.startswith(f"Not connected yet: {len(OWN_ATTRIBUTES) + 1} missing")
+        assert "MISSING aiLanguageStr (AI customer language): Not defined" in out
+        assert "MISSING aiSentimentStr (AI customer sentiment): Not defined" in out
         assert out.count(" OK ") == 2 + len(ROLES)  # the key, one read per family, the secret (set in tests)
         assert "MISSING aiIntentStr (AI intent): Not defined on the conversation Klass. -> Run" in out
         assert f"MISSING Subscription: No subscription sends to {URL}" in out
