@@ -9,6 +9,7 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 from sklearn.model_selection import train_test_split
 
+from bearscope.pii import Redactor
 from classification.local.encoder import DIMENSIONS
 from classification.local.heldout import Answer, heldout_figures, heldout_read, sample_conversations
 from classification.local.labelled import out_of_scope_examples, taxonomy_examples
@@ -71,6 +72,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--threshold", type=float, default=AUTO_ROUTE, help="auto-route threshold (0.90)")
         parser.add_argument("--jobs", type=int, default=2, help="threads for training (default 2)")
+        parser.add_argument(
+            "--redact",
+            action="store_true",
+            help="redact personal data from every message first, as the pipeline does before a model",
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args, **options) -> None:
@@ -78,6 +84,14 @@ class Command(BaseCommand):
             self._heldout(options)
             return
         train, test, described = self._data(options)
+        redacted = None
+        if options["redact"]:
+            train, test, redacted = _redacted(train), _redacted(test), {}
+            for kind_counts in (train[2], test[2]):
+                for kind, count in kind_counts.items():
+                    redacted[kind] = redacted.get(kind, 0) + count
+            train, test = train[:2], test[:2]
+            described += ", personal data redacted"
         started = time.perf_counter()
         try:
             model, validation = classifier_train(
@@ -107,6 +121,7 @@ class Command(BaseCommand):
             "encoder": model.encoder_id,
             "cross_validated_accuracy": validation["accuracy"],
             "out_of_scope": self._out_of_scope(model, options["out_of_scope"], cascade),
+            "redacted": redacted,
         }
         if options["json"]:
             self.stdout.write(json.dumps(result))
@@ -173,6 +188,9 @@ class Command(BaseCommand):
             f"test {r['test_examples']} examples"
         )
         write(f"  accuracy {r['accuracy']:.4f}   macro-F1 {r['macro_f1']:.4f}")
+        if r["redacted"] is not None:
+            items = ", ".join(f"{kind} {count}" for kind, count in r["redacted"].items() if count) or "none"
+            write(f"  personal items redacted: {items}")
         latency = r["latency_ms"]
         write(
             f"  training {r['train_seconds']:.1f} s   prediction p50 {latency['p50']:.2f} ms, "
@@ -307,6 +325,17 @@ class Command(BaseCommand):
                     f"  {s['id'][-3:]}  {route:<6}  {written:<40}  "
                     f"{s['confidence']:.2f}/{s['label_confidence']:.2f}  {text}"
                 )
+
+
+def _redacted(data: tuple[list[str], list[str]]) -> tuple[list[str], list[str], dict[str, int]]:
+    """The texts as the model would read them (one redactor per message: each is its own conversation)."""
+    texts, counts = [], {}
+    for text in data[0]:
+        redactor = Redactor()
+        texts.append(redactor.redact(text))
+        for kind, count in redactor.counts().items():
+            counts[kind] = counts.get(kind, 0) + count
+    return texts, data[1], counts
 
 
 def _answer(prediction) -> Answer:
