@@ -8,6 +8,7 @@ from django.test import Client
 from bearscope.models import PromptVersion
 from bearscope.testing.factories import UserFactory
 from bearscope.testing.messages_server import reply_json
+from classification.local.services import local_model_train
 from classification.models import ClassifierSettings, Intent, PriorityLevel, PromptExample
 from classification.prompting import prompt_version_current, static_prompt_build
 from classification.redaction import prompt_input_build
@@ -274,3 +275,12 @@ class TestPromptVersions:
         assert first.version in page
         listing = client.get("/admin/bearscope/promptversion/").content.decode()
         assert "Intents changed." in listing
+
+
+def test_the_local_classifier_reads_redacted_text_and_still_finds_the_order_number(conversation, settings):
+    local_model_train(trained_by="test")
+    settings.ANTHROPIC_API_KEY = ""
+    classification = conversation_classify(conversation_pk=conversation.pk)
+    assert classification.provider == "local"
+    assert OTHER_EMAIL not in classification.prompt_input and "[EMAIL_1]" in classification.prompt_input
+    assert classification.entities["order_number"] == ORDER
