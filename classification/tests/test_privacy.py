@@ -284,3 +284,35 @@ def test_the_local_classifier_reads_redacted_text_and_still_finds_the_order_numb
     assert classification.provider == "local"
     assert OTHER_EMAIL not in classification.prompt_input and "[EMAIL_1]" in classification.prompt_input
     assert classification.entities["order_number"] == ORDER
+
+
+def test_admin_promotes_from_the_classifications_page_and_shows_the_settings(taxonomy):
+    reviews = TestOneCustomersWordsNeverInAnothersPrompt()
+    reviewed = reviews.reviewed("Late parcel", f"I am {NAME}, where is it?")
+    unreviewed = ClassificationFactory()
+    client = Client()
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    response = client.post(
+        "/admin/classification/classification/",
+        {"action": "promote_to_example", "_selected_action": [reviewed.pk, unreviewed.pk]},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "1 reviewed conversation(s) added as examples" in page and "1 skipped" in page
+    example = PromptExample.objects.get()
+    assert example.text == "Late parcel\nI am [NAME_1], where is it?"
+    assert "Late parcel" in client.get("/admin/classification/promptexample/").content.decode()
+    settings_page = client.get("/admin/classification/classifiersettings/1/change/").content.decode()
+    assert "redact_personal_data" in settings_page and "phone_region" in settings_page
+    response = client.post(
+        "/admin/classification/classifiersettings/1/change/",
+        {**_settings_form(), "phone_region": "XX"},
+    )
+    assert "Not a country code" in response.content.decode()
+
+
+def _settings_form() -> dict:
+    from django.forms.models import model_to_dict
+
+    config = ClassifierSettings.load()
+    return {k: v for k, v in model_to_dict(config).items() if v is not None}
