@@ -9,7 +9,7 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 from sklearn.model_selection import train_test_split
 
-from bearscope.pii import Redactor
+from bearscope.pii import KnownPerson, Redactor
 from classification.local.encoder import DIMENSIONS
 from classification.local.heldout import Answer, heldout_figures, heldout_read, sample_conversations
 from classification.local.labelled import out_of_scope_examples, taxonomy_examples
@@ -77,6 +77,12 @@ class Command(BaseCommand):
             action="store_true",
             help="redact personal data from every message first, as the pipeline does before a model",
         )
+        parser.add_argument(
+            "--contact-lines",
+            action="store_true",
+            help="sign every message with a made-up name, email address and phone number (what redaction does "
+            "to text that carries personal data; with --redact the name is known, as a record's would be)",
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args, **options) -> None:
@@ -85,6 +91,9 @@ class Command(BaseCommand):
             return
         train, test, described = self._data(options)
         redacted = None
+        if options["contact_lines"]:
+            train, test = _signed(train, start=0), _signed(test, start=len(train[0]))
+            described += ", each message signed with a made-up name, email and phone"
         if options["redact"]:
             train, test, redacted = _redacted(train), _redacted(test), {}
             for kind_counts in (train[2], test[2]):
@@ -327,11 +336,34 @@ class Command(BaseCommand):
                 )
 
 
+FIRST_NAMES = ("Maya", "Daniel", "Ava", "Noah", "Priya", "Lukas", "Sofia", "Kenji", "Amara", "Mateo", "Chloe")
+LAST_NAMES = ("Patel", "Okafor", "Thompson", "Lindqvist", "Garcia", "Nakamura", "Rossi", "Dubois", "Mensah")
+AREA_CODES = ("212", "312", "415", "617", "206", "303", "512")
+
+
+def _signer(index: int) -> str:
+    first, last = FIRST_NAMES[index % len(FIRST_NAMES)], LAST_NAMES[index // len(FIRST_NAMES) % len(LAST_NAMES)]
+    return f"{first} {last}"
+
+
+def _signed(data: tuple[list[str], list[str]], *, start: int) -> tuple[list[str], list[str]]:
+    """Each text signed by a made-up customer (deterministic: the same run gives the same signatures)."""
+    texts = []
+    for index, text in enumerate(data[0], start):
+        name = _signer(index)
+        email = f"{name.lower().replace(' ', '.')}{index % 97}@example.com"
+        phone = f"({AREA_CODES[index % len(AREA_CODES)]}) 555-{index % 10000:04d}"
+        texts.append(f"{text}\n\nThanks, {name}\n{email} | {phone}")
+    return texts, data[1]
+
+
 def _redacted(data: tuple[list[str], list[str]]) -> tuple[list[str], list[str], dict[str, int]]:
-    """The texts as the model would read them (one redactor per message: each is its own conversation)."""
+    """The texts as the model would read them (one redactor per message: each is its own conversation);
+    the signer of a signed text is known, as the customer record's name is in the pipeline."""
     texts, counts = [], {}
     for text in data[0]:
-        redactor = Redactor()
+        signer = text.rpartition("\n\nThanks, ")[2].partition("\n")[0]
+        redactor = Redactor(known=KnownPerson.of(names=[signer]) if signer != text else None)
         texts.append(redactor.redact(text))
         for kind, count in redactor.counts().items():
             counts[kind] = counts.get(kind, 0) + count
