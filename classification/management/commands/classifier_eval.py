@@ -80,8 +80,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--contact-lines",
             action="store_true",
-            help="sign every message with a made-up name, email address and phone number (what redaction does "
-            "to text that carries personal data; with --redact the name is known, as a record's would be)",
+            help="sign every message with a made-up name, email address and phone number (what redaction "
+            "does to text carrying personal data; with --redact the name is known, as a record's would be)",
         )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -342,8 +342,8 @@ AREA_CODES = ("212", "312", "415", "617", "206", "303", "512")
 
 
 def _signer(index: int) -> str:
-    first, last = FIRST_NAMES[index % len(FIRST_NAMES)], LAST_NAMES[index // len(FIRST_NAMES) % len(LAST_NAMES)]
-    return f"{first} {last}"
+    first = FIRST_NAMES[index % len(FIRST_NAMES)]
+    return f"{first} {LAST_NAMES[index // len(FIRST_NAMES) % len(LAST_NAMES)]}"
 
 
 def _signed(data: tuple[list[str], list[str]], *, start: int) -> tuple[list[str], list[str]]:
