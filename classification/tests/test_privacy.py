@@ -316,3 +316,26 @@ def _settings_form() -> dict:
 
     config = ClassifierSettings.load()
     return {k: v for k, v in model_to_dict(config).items() if v is not None}
+
+
+def test_classifier_eval_redacts_signed_messages(tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from classification.local.labelled import taxonomy_examples
+
+    texts, labels = taxonomy_examples(taxonomy_read(DEFAULT_TAXONOMY))
+    data = tmp_path / "data.csv"
+    data.write_text(
+        "text,label\n" + "\n".join(f'"{t}",{label}' for t, label in zip(texts, labels, strict=True)),
+        encoding="utf-8",
+    )
+    out = StringIO()
+    call_command(
+        "classifier_eval", "--split-from", str(data), "--contact-lines", "--redact", "--json", stdout=out
+    )
+    result = json.loads(out.getvalue())
+    redacted = result["redacted"]
+    assert redacted["NAME"] == redacted["EMAIL"] == redacted["PHONE"] == len(texts)
+    assert "personal data redacted" in result["data"]
