@@ -83,7 +83,8 @@ def _examples(intents: list[Intent]) -> str:
 def static_prompt_build(config: ClassifierSettings | None = None) -> StaticPrompt:
     """Role, taxonomy, rules and approved examples, stored once as a PromptVersion.
 
-    It reads only what an admin edits (taxonomy, rules, examples, settings): a review changes nothing.
+    It reads only what an admin edits (taxonomy, rules, examples): a review changes nothing. `config`
+    is taken for callers that hold the settings; no setting changes the text today.
     """
     intents = list(Intent.objects.filter(active=True, parent__isnull=True).prefetch_related("sub_intents"))
     intent_lines = []
