@@ -2,9 +2,11 @@
 
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
-from .models import SweepRun
+from .models import PromptVersion, SweepRun
+from .prompt_versions import prompt_diff_html
 
 
 class SingletonAdmin(admin.ModelAdmin):
@@ -80,3 +82,29 @@ class SweepRunAdmin(ReadOnlyAdmin):
             '<a href="{}">{}</a>',
             ((reverse(f"admin:{app_label}_{model}_change", args=[pk]), pk) for pk in step["ids"]),
         )
+
+
+@admin.register(PromptVersion)
+class PromptVersionAdmin(ReadOnlyAdmin):
+    """Every system prompt sent to Claude, whole, with what changed from the one before."""
+
+    list_display = ("version", "kind", "created_at", "changed")
+    list_filter = ("kind",)
+    date_hierarchy = "created_at"
+    fields = ("kind", "version", "created_at", "changed", "diff", "full_text")
+    readonly_fields = fields
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # classifications and analyses point at it: the record of what the model read
+
+    @admin.display(description="Changes against the previous version")
+    def diff(self, obj: PromptVersion) -> str:
+        table = prompt_diff_html(version=obj)
+        if not table:
+            return "The first version of this prompt: nothing to compare with."
+        # difflib escapes the prompt text itself; the table markup is its own.
+        return mark_safe(f'<div class="prompt-diff">{table}</div>')  # noqa: S308
+
+    @admin.display(description="Full text")
+    def full_text(self, obj: PromptVersion) -> str:
+        return format_html('<pre style="white-space: pre-wrap">{}</pre>', obj.text)

@@ -46,3 +46,27 @@ class SweepRun(models.Model):
     @property
     def summary(self) -> str:
         return ", ".join(f"{step['kind']} {len(step['ids'])}" for step in self.requeued) or "nothing to do"
+
+
+class PromptVersion(models.Model):
+    """A system prompt's full text, stored once per distinct text of a pipeline (classifier, insights)."""
+
+    kind = models.CharField(max_length=32, help_text="Which pipeline's prompt: classifier or insights.")
+    sha256 = models.CharField(max_length=64, help_text="SHA-256 of the text; its first 12 name it.")
+    text = models.TextField(help_text="The static prompt exactly as sent, before the conversation.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    changed = models.TextField(blank=True, help_text="Which sections changed from the previous version.")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["kind", "sha256"], name="promptversion_unique_text")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} prompt {self.version}"
+
+    @property
+    def version(self) -> str:
+        return self.sha256[:12]
+
+    def previous(self) -> "PromptVersion | None":
+        return PromptVersion.objects.filter(kind=self.kind, pk__lt=self.pk).order_by("-pk").first()

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -155,8 +156,16 @@ class ClassifierSettings(SingletonModel):
     conversation_char_budget = models.PositiveIntegerField(
         default=6000, help_text="Longest customer text sent to the classifier; the rest is cut."
     )
-    reviewed_examples = models.PositiveSmallIntegerField(
-        default=6, help_text="How many recent reviewed conversations to show the classifier as examples."
+    redact_personal_data = models.BooleanField(
+        default=True,
+        help_text="Replace email addresses, phone numbers, card numbers, IBANs and the customer's own "
+        "name by placeholders before any text goes to a model (classification and insights).",
+    )
+    phone_region = models.CharField(
+        max_length=2,
+        default="US",
+        help_text="Your store's country (two letters, e.g. US, GB): how phone numbers written without "
+        "a country code are read when redacting.",
     )
     local_offline_default = models.BooleanField(
         default=True,
@@ -201,6 +210,11 @@ class ClassifierSettings(SingletonModel):
 
     def __str__(self) -> str:
         return "Classifier settings"
+
+    def clean(self) -> None:
+        self.phone_region = self.phone_region.upper()
+        if self.phone_region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValidationError({"phone_region": "Not a country code phone numbers know, e.g. US or GB."})
 
 
 class Sentiment(models.TextChoices):
@@ -267,14 +281,19 @@ class Classification(TimeStampedModel):
     local_label = models.CharField(max_length=140, blank=True, help_text="The local classifier's answer.")
     local_confidence = models.FloatField(null=True, blank=True)
     model_id = models.CharField(max_length=64, blank=True)
-    prompt_version = models.CharField(max_length=16, blank=True)
+    prompt_version = models.ForeignKey(
+        "bearscope.PromptVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    redactions = models.JSONField(default=dict, blank=True, help_text="Personal items redacted, per kind.")
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
     cache_creation_tokens = models.PositiveIntegerField(default=0)
     cache_read_tokens = models.PositiveIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=12, decimal_places=8, default=Decimal("0"))
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
-    prompt_input = models.TextField(blank=True, help_text="The conversation part of the prompt.")
+    prompt_input = models.TextField(
+        blank=True, help_text="The conversation part of the prompt, as the model saw it (redacted)."
+    )
     raw_output = models.TextField(blank=True)
     error = models.TextField(blank=True)
     classified_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -319,6 +338,28 @@ class TriageReview(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"review of {self.classification_id}"
+
+
+class PromptExample(TimeStampedModel):
+    """A customer message an admin approved as a few-shot example in the classifier's prompt."""
+
+    text = models.TextField(help_text="The message as the classifier sees it (personal data redacted).")
+    intent = models.ForeignKey(Intent, on_delete=models.CASCADE, related_name="+")
+    sub_intent = models.ForeignKey(Intent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    active = models.BooleanField(default=True, help_text="Off: left out of the prompt.")
+    source = models.ForeignKey(
+        Classification, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    promoted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["intent__position", "pk"]
+        verbose_name = "few-shot example"
+
+    def __str__(self) -> str:
+        return self.text[:80]
 
 
 class LabelledExample(TimeStampedModel):

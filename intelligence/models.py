@@ -132,8 +132,10 @@ class ConversationAnalysis(TimeStampedModel):
     )
     batch_id = models.CharField(max_length=64, blank=True)
     model_id = models.CharField(max_length=64, blank=True)
-    prompt_version = models.CharField(max_length=16, blank=True)
-    prompt_input = models.TextField(blank=True)
+    prompt_version = models.ForeignKey(
+        "bearscope.PromptVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    prompt_input = models.TextField(blank=True, help_text="The thread as the model saw it (redacted).")
     raw_output = models.TextField(blank=True)
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)

@@ -1,12 +1,14 @@
 """Building the analysis prompt: taxonomies and policy first (cacheable), then the whole thread."""
 
-import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pydantic
 
 from bearscope.llm import output_schema
+from bearscope.models import PromptVersion
+from bearscope.prompt_versions import prompt_version_record
 from kustomer.models import Conversation, Message
 
 from .models import AgentPolicy, ResolutionMethod, RootCause
@@ -14,6 +16,7 @@ from .models import AgentPolicy, ResolutionMethod, RootCause
 SYSTEM_TEMPLATE = (Path(__file__).parent / "prompts" / "system.md").read_text()
 THREAD_CHAR_BUDGET = 12_000
 QUOTE_MAX = 200
+PROMPT_KIND = "insights"
 
 
 class Indicator(pydantic.BaseModel):
@@ -36,7 +39,7 @@ class ExtractionOutput(pydantic.BaseModel):
 @dataclass(frozen=True)
 class StaticPrompt:
     text: str
-    version: str
+    prompt_version: PromptVersion
     schema: dict
 
 
@@ -46,7 +49,7 @@ def _lines(entries) -> str:
 
 
 def static_prompt_build() -> StaticPrompt:
-    """Instructions, the active taxonomies and the policy; its hash is the prompt version."""
+    """Instructions, the active taxonomies and the policy, stored once as a PromptVersion."""
     causes = list(RootCause.objects.filter(active=True))
     methods = list(ResolutionMethod.objects.filter(active=True))
     policies = [f"{n}. {p.text}" for n, p in enumerate(AgentPolicy.objects.filter(active=True), 1)]
@@ -62,16 +65,22 @@ def static_prompt_build() -> StaticPrompt:
         ExtractionOutput,
         enums={"root_cause": [c.key for c in causes], "resolution_method": [m.key for m in methods]},
     )
-    return StaticPrompt(text=text, version=hashlib.sha256(text.encode()).hexdigest()[:12], schema=schema)
+    row = prompt_version_record(kind=PROMPT_KIND, text=text)
+    return StaticPrompt(text=text, prompt_version=row, schema=schema)
 
 
-def thread_text(conversation: Conversation, budget: int = THREAD_CHAR_BUDGET) -> str:
-    """Every message, oldest first, labelled Customer or Team, cut to `budget` characters."""
-    parts = [f"Subject: {conversation.name or '(none)'}"]
+def thread_text(
+    conversation: Conversation, budget: int = THREAD_CHAR_BUDGET, *, clean: Callable[[str], str] = str
+) -> str:
+    """Every message, oldest first, labelled Customer or Team, cut to `budget` characters.
+
+    `clean` (the conversation's redactor) runs on the subject and on each message before the cut.
+    """
+    parts = [f"Subject: {clean(conversation.name) or '(none)'}"]
     used = len(parts[0])
     for message in conversation.messages.order_by("sent_at", "pk"):
         who = "Customer" if message.direction == Message.Direction.IN else "Team"
-        body = message.body.strip()
+        body = clean(message.body.strip())
         remaining = budget - used
         if remaining <= 0:
             parts.append("[later messages cut]")

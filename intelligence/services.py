@@ -23,6 +23,7 @@ from bearscope.llm import (
 )
 from bearscope.queue import enqueue_each_on_commit, enqueue_on_commit, task_claim_expiry
 from bearscope.sweeps import SWEEP_BATCH
+from classification.redaction import prompt_input_build
 from kustomer.client import KustomerError
 from kustomer.models import Conversation, Message
 from kustomer.services import conversation_messages_complete, machine_user_id
@@ -189,8 +190,10 @@ def _output_apply(analysis: ConversationAnalysis, output: ExtractionOutput) -> N
 
 def _prepare(analysis: ConversationAnalysis):
     static = static_prompt_build()
-    analysis.prompt_input = thread_text(analysis.conversation)
-    analysis.prompt_version = static.version
+    # Redacted as for classification (the classifier settings' switch); the raw thread stays in the mirror.
+    # The answer keeps the placeholders: summaries and quotes need no one's address.
+    analysis.prompt_input = prompt_input_build(conversation=analysis.conversation, render=thread_text).text
+    analysis.prompt_version = static.prompt_version
     analysis.model_id = InsightsSettings.load().model_id
     return static
 

@@ -247,6 +247,19 @@ def customer_verified_contacts(customer: Any) -> tuple[set[str], set[str]]:
     return emails - {""}, phones - {""}
 
 
+def customer_record_phones(attrs: Any) -> list[str]:
+    """A mirrored customer record's phone numbers as written (`attributes.phones[].phone`)."""
+    phones = (as_str(as_dict(p).get("phone"), 64).strip() for p in as_list(as_dict(attrs).get("phones")))
+    return [phone for phone in phones if phone]
+
+
+def customer_record_names(attrs: Any) -> list[str]:
+    """A mirrored customer record's names: full, display, first and last (blank ones left out)."""
+    attrs = as_dict(attrs)
+    names = (as_str(attrs.get(key)).strip() for key in ("name", "displayName", "firstName", "lastName"))
+    return list(dict.fromkeys(name for name in names if name))
+
+
 def kobject_field(kobject: Any, path: str) -> Any:
     """A KObject field by the mapping's dotted path (`externalId`, `custom.statusStr`) in its attributes."""
     value: Any = attributes(kobject)

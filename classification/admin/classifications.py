@@ -9,6 +9,7 @@ from ..models import (
     TriageReview,
 )
 from ..services.classifying import conversations_reclassify
+from ..services.examples import examples_promote
 from ..services.writeback import writebacks_enqueue
 
 
@@ -52,7 +53,7 @@ class ClassificationAdmin(admin.ModelAdmin):
     search_fields = ("=conversation__kustomer_id",)
     list_select_related = ("conversation", "intent", "sub_intent")
     date_hierarchy = "classified_at"
-    actions = ["reclassify", "retry_write_back"]
+    actions = ["reclassify", "retry_write_back", "promote_to_example"]
     inlines = [ReviewInline]
     fieldsets = (
         (
@@ -90,6 +91,7 @@ class ClassificationAdmin(admin.ModelAdmin):
                     "local_confidence",
                     "model_id",
                     "prompt_version",
+                    "redactions",
                     "input_tokens",
                     "output_tokens",
                     "cache_creation_tokens",
@@ -129,6 +131,20 @@ class ClassificationAdmin(admin.ModelAdmin):
         )
         count = writebacks_enqueue(classification_pks=list(pending.values_list("pk", flat=True)))
         self.message_user(request, f"{count} write-back(s) queued.", messages.SUCCESS)
+
+
+    def has_promote_permission(self, request) -> bool:
+        return request.user.has_perm("classification.add_promptexample")
+
+    @admin.action(description="Use as few-shot examples in the classifier's prompt", permissions=["promote"])
+    def promote_to_example(self, request, queryset) -> None:
+        reviewed = queryset.filter(review__isnull=False).select_related("conversation", "review")
+        count = examples_promote(classifications=reviewed, promoted_by=request.user)
+        skipped = queryset.count() - count
+        message = f"{count} reviewed conversation(s) added as examples, personal data redacted."
+        if skipped:
+            message += f" {skipped} skipped: not reviewed yet, or already an example."
+        self.message_user(request, message, messages.SUCCESS if count else messages.WARNING)
 
 
 @admin.register(TriageReview)

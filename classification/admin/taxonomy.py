@@ -15,6 +15,7 @@ from ..models import (
     Intent,
     LocalModelVersion,
     PriorityLevel,
+    PromptExample,
 )
 from .local_models import figure
 
@@ -101,8 +102,14 @@ class ClassifierSettingsAdmin(SingletonAdmin):
                     "auto_route_threshold",
                     "max_tokens",
                     "conversation_char_budget",
-                    "reviewed_examples",
                 ),
+            },
+        ),
+        (
+            "Personal data",
+            {
+                "description": "What leaves for Claude: see docs/privacy.md for what is redacted and how.",
+                "fields": ("redact_personal_data", "phone_region"),
             },
         ),
         (
@@ -144,3 +151,15 @@ class ClassifierSettingsAdmin(SingletonAdmin):
             version.example_count,
             figure(version.validation.get("accuracy")),
         )
+
+
+@admin.register(PromptExample)
+class PromptExampleAdmin(admin.ModelAdmin):
+    """The few-shot examples in the classifier's prompt: intents' examples live on the intents, these are
+    reviewed messages an admin promoted (Classifications, action "Use as few-shot examples")."""
+
+    list_display = ("text", "intent", "sub_intent", "active", "promoted_by", "created_at")
+    list_filter = ("active", "intent")
+    list_editable = ("active",)
+    fields = ("text", "intent", "sub_intent", "active", "source", "promoted_by", "created_at")
+    readonly_fields = ("source", "promoted_by", "created_at")

@@ -22,8 +22,9 @@ from kustomer.models import Conversation
 
 from ..local.services import local_model_active
 from ..models import Classification, ClassifierSettings, ComplexityLevel, Intent, PriorityLevel
-from ..prompting import ClassifierOutput, conversation_text, static_prompt_build
+from ..prompting import ClassifierOutput, static_prompt_build
 from ..reasons import ProviderReason, RouteReason
+from ..redaction import PromptInput, prompt_input_build
 from .local_answer import LocalModel, local_answer_apply, local_predict
 from .routing import classification_route
 
@@ -66,7 +67,9 @@ def conversation_classify(*, conversation_pk: int) -> Classification | None:
 
 def _classify(classification: Classification, conversation: Conversation, config: ClassifierSettings) -> None:
     """Claude, the local classifier, or both, as the settings say; the result records who decided and why."""
-    classification.prompt_input = conversation_text(conversation, config.conversation_char_budget)
+    # What the model reads is what is stored: redacted (unless turned off); the raw text stays in the mirror.
+    prompt = prompt_input_build(conversation=conversation, config=config)
+    classification.prompt_input, classification.redactions = prompt.text, prompt.counts
     local = local_model_active()
     if not llm_configured():
         if local and config.local_offline_default:
@@ -89,17 +92,21 @@ def _classify(classification: Classification, conversation: Conversation, config
             classification_route(classification=classification, config=config)
             return
         classification.provider_reason = ProviderReason.CASCADE_NOT_CONFIDENT
-    _classify_with_claude(classification, config, fallback=local if config.local_fallback else None)
+    _classify_with_claude(classification, config, prompt, fallback=local if config.local_fallback else None)
 
 
 def _classify_with_claude(
-    classification: Classification, config: ClassifierSettings, *, fallback: LocalModel | None
+    classification: Classification,
+    config: ClassifierSettings,
+    prompt: PromptInput,
+    *,
+    fallback: LocalModel | None,
 ) -> None:
     static = static_prompt_build(config)
     classification.provider = "claude"
     classification.provider_reason = classification.provider_reason or ProviderReason.CLAUDE
     classification.model_id = config.model_id
-    classification.prompt_version = static.version
+    classification.prompt_version = static.prompt_version
     call: LlmCall | None = None
     try:
         call = structured_call(
@@ -110,7 +117,7 @@ def _classify_with_claude(
             max_tokens=config.max_tokens,
         )
         output = output_parse(call, ClassifierOutput)
-        _apply_output(classification, output)
+        _apply_output(classification, output, prompt)
     except LlmError as exc:
         call = call or exc.call
         _record_call(classification, call)
@@ -166,7 +173,7 @@ def _record_call(classification: Classification, call: LlmCall | None) -> None:
     classification.cost_usd = call.cost_usd
 
 
-def _apply_output(classification: Classification, output: ClassifierOutput) -> None:
+def _apply_output(classification: Classification, output: ClassifierOutput, prompt: PromptInput) -> None:
     """Check the answer against the live taxonomy; anything unknown is invalid output."""
     intent = Intent.objects.filter(key=output.intent, parent__isnull=True, active=True).first()
     if intent is None:
@@ -186,7 +193,8 @@ def _apply_output(classification: Classification, output: ClassifierOutput) -> N
     classification.priority, classification.complexity = priority, complexity
     classification.confidence = output.confidence
     classification.rationale = output.rationale[:2000]
-    classification.entities = output.entities.model_dump()
+    # The guardrails check real values: the placeholders the model answered with map back here.
+    classification.entities = prompt.restore(output.entities.model_dump())
     classification.language = output.language or ""
     classification.sentiment = output.sentiment
 

@@ -84,7 +84,7 @@ class TestRouting:
         assert classification.input_tokens > 0 and classification.output_tokens > 0
         assert classification.cost_usd > 0
         assert classification.latency_ms is not None
-        assert len(classification.prompt_version) == 12
+        assert len(classification.prompt_version.version) == 12
         assert json.loads(classification.raw_output) == GOOD
         assert classification.writeback_status == "done"
         attributes = sandbox_custom(kustomer_sandbox)

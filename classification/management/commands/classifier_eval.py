@@ -9,6 +9,7 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 from sklearn.model_selection import train_test_split
 
+from bearscope.pii import KnownPerson, Redactor
 from classification.local.encoder import DIMENSIONS
 from classification.local.heldout import Answer, heldout_figures, heldout_read, sample_conversations
 from classification.local.labelled import out_of_scope_examples, taxonomy_examples
@@ -71,6 +72,17 @@ class Command(BaseCommand):
         )
         parser.add_argument("--threshold", type=float, default=AUTO_ROUTE, help="auto-route threshold (0.90)")
         parser.add_argument("--jobs", type=int, default=2, help="threads for training (default 2)")
+        parser.add_argument(
+            "--redact",
+            action="store_true",
+            help="redact personal data from every message first, as the pipeline does before a model",
+        )
+        parser.add_argument(
+            "--contact-lines",
+            action="store_true",
+            help="sign every message with a made-up name, email address and phone number (what redaction "
+            "does to text carrying personal data; with --redact the name is known, as a record's would be)",
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args, **options) -> None:
@@ -78,6 +90,17 @@ class Command(BaseCommand):
             self._heldout(options)
             return
         train, test, described = self._data(options)
+        redacted = None
+        if options["contact_lines"]:
+            train, test = _signed(train, start=0), _signed(test, start=len(train[0]))
+            described += ", each message signed with a made-up name, email and phone"
+        if options["redact"]:
+            train, test, redacted = _redacted(train), _redacted(test), {}
+            for kind_counts in (train[2], test[2]):
+                for kind, count in kind_counts.items():
+                    redacted[kind] = redacted.get(kind, 0) + count
+            train, test = train[:2], test[:2]
+            described += ", personal data redacted"
         started = time.perf_counter()
         try:
             model, validation = classifier_train(
@@ -107,6 +130,7 @@ class Command(BaseCommand):
             "encoder": model.encoder_id,
             "cross_validated_accuracy": validation["accuracy"],
             "out_of_scope": self._out_of_scope(model, options["out_of_scope"], cascade),
+            "redacted": redacted,
         }
         if options["json"]:
             self.stdout.write(json.dumps(result))
@@ -173,6 +197,9 @@ class Command(BaseCommand):
             f"test {r['test_examples']} examples"
         )
         write(f"  accuracy {r['accuracy']:.4f}   macro-F1 {r['macro_f1']:.4f}")
+        if r["redacted"] is not None:
+            items = ", ".join(f"{kind} {count}" for kind, count in r["redacted"].items() if count) or "none"
+            write(f"  personal items redacted: {items}")
         latency = r["latency_ms"]
         write(
             f"  training {r['train_seconds']:.1f} s   prediction p50 {latency['p50']:.2f} ms, "
@@ -307,6 +334,40 @@ class Command(BaseCommand):
                     f"  {s['id'][-3:]}  {route:<6}  {written:<40}  "
                     f"{s['confidence']:.2f}/{s['label_confidence']:.2f}  {text}"
                 )
+
+
+FIRST_NAMES = ("Maya", "Daniel", "Ava", "Noah", "Priya", "Lukas", "Sofia", "Kenji", "Amara", "Mateo", "Chloe")
+LAST_NAMES = ("Patel", "Okafor", "Thompson", "Lindqvist", "Garcia", "Nakamura", "Rossi", "Dubois", "Mensah")
+AREA_CODES = ("212", "312", "415", "617", "206", "303", "512")
+
+
+def _signer(index: int) -> str:
+    first = FIRST_NAMES[index % len(FIRST_NAMES)]
+    return f"{first} {LAST_NAMES[index // len(FIRST_NAMES) % len(LAST_NAMES)]}"
+
+
+def _signed(data: tuple[list[str], list[str]], *, start: int) -> tuple[list[str], list[str]]:
+    """Each text signed by a made-up customer (deterministic: the same run gives the same signatures)."""
+    texts = []
+    for index, text in enumerate(data[0], start):
+        name = _signer(index)
+        email = f"{name.lower().replace(' ', '.')}{index % 97}@example.com"
+        phone = f"({AREA_CODES[index % len(AREA_CODES)]}) 555-{index % 10000:04d}"
+        texts.append(f"{text}\n\nThanks, {name}\n{email} | {phone}")
+    return texts, data[1]
+
+
+def _redacted(data: tuple[list[str], list[str]]) -> tuple[list[str], list[str], dict[str, int]]:
+    """The texts as the model would read them (one redactor per message: each is its own conversation);
+    the signer of a signed text is known, as the customer record's name is in the pipeline."""
+    texts, counts = [], {}
+    for text in data[0]:
+        signer = text.rpartition("\n\nThanks, ")[2].partition("\n")[0]
+        redactor = Redactor(known=KnownPerson.of(names=[signer]) if signer != text else None)
+        texts.append(redactor.redact(text))
+        for kind, count in redactor.counts().items():
+            counts[kind] = counts.get(kind, 0) + count
+    return texts, data[1], counts
 
 
 def _answer(prediction) -> Answer:
