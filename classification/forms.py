@@ -5,9 +5,11 @@ import re
 from django import forms
 
 from .models import Classification, ComplexityLevel, Intent, PriorityLevel
-from .selectors import QUEUE_BANDS, QueueFilters
+from .reasons import QueueReason, RouteReason
+from .selectors import QUEUE_BANDS, QUEUE_SORTS, QueueFilters
 
 SLUG = re.compile(r"[-a-zA-Z0-9_]{1,64}")
+QUEUE_REASONS: dict[str, str] = {**dict(QueueReason.choices), **dict(RouteReason.choices)}
 
 
 def queue_filters_from(data) -> QueueFilters:
@@ -19,10 +21,14 @@ def queue_filters_from(data) -> QueueFilters:
     intent = data.get("intent", "")
     band = data.get("band", "")
     channel = data.get("channel", "")
+    reason = data.get("reason", "")
+    sort = data.get("sort", "")
     return QueueFilters(
         intent=intent if SLUG.fullmatch(intent) else "",
         band=band if band in QUEUE_BANDS else "",
         channel=channel if 0 < len(channel) <= 64 else "",
+        reason=reason if reason in QUEUE_REASONS else "",
+        sort=sort if sort in QUEUE_SORTS else "",
     )
 
 
@@ -32,6 +38,8 @@ class QueueFilterForm(forms.Form):
     intent = forms.ChoiceField(required=False, label="Intent")
     band = forms.ChoiceField(required=False, label="Confidence")
     channel = forms.ChoiceField(required=False, label="Channel")
+    reason = forms.ChoiceField(required=False, label="Why in triage")
+    sort = forms.ChoiceField(required=False, label="Sort", choices=list(QUEUE_SORTS.items()))
 
     def __init__(self, *args, filters: QueueFilters, channels: list[str], **kwargs) -> None:
         kwargs.setdefault("initial", filters.as_query())
@@ -42,6 +50,7 @@ class QueueFilterForm(forms.Form):
         if filters.channel and filters.channel not in channels:
             channels = sorted([*channels, filters.channel])
         self.fields["channel"].choices = [("", "All channels")] + [(c, c.capitalize()) for c in channels]
+        self.fields["reason"].choices = [("", "Any reason"), *QUEUE_REASONS.items()]
 
 
 class SubIntentSelect(forms.Select):
@@ -91,16 +100,23 @@ class TriageReviewForm(forms.Form):
 
     def __init__(self, *args, classification: Classification, **kwargs) -> None:
         kwargs.setdefault("label_suffix", "")
-        kwargs.setdefault(
-            "initial",
-            {
-                "intent": classification.intent_id,
-                "sub_intent": classification.sub_intent_id,
-                "priority": classification.priority_id,
-                "complexity": classification.complexity_id,
-            },
-        )
+        # An audit is reviewed blind: nothing of the AI's answer is pre-filled, so the label is the
+        # reviewer's own.
+        blind = classification.audit
+        if not blind:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "intent": classification.intent_id,
+                    "sub_intent": classification.sub_intent_id,
+                    "priority": classification.priority_id,
+                    "complexity": classification.complexity_id,
+                },
+            )
         super().__init__(*args, **kwargs)
+        if blind:
+            self.fields["priority"].empty_label = "Choose a priority"
+            self.fields["complexity"].empty_label = "Choose a complexity"
         intents = list(Intent.objects.filter(parent__isnull=True, active=True).order_by("position", "key"))
         subs = list(
             Intent.objects.filter(parent__in=intents, active=True).order_by("parent_id", "position", "key")
@@ -109,8 +125,8 @@ class TriageReviewForm(forms.Form):
         intent_field.queryset = Intent.objects.filter(pk__in=[i.pk for i in intents]).order_by(
             "position", "key"
         )
-        if classification.intent_id is None:
-            # No proposal (the classifier failed): make the reviewer choose instead of defaulting.
+        if blind or classification.intent_id is None:
+            # No proposal (the classifier failed) or a blind audit: the reviewer chooses, no default.
             intent_field.empty_label = "Choose an intent"
         sub_field = self.fields["sub_intent"]
         sub_field.queryset = Intent.objects.filter(pk__in=[s.pk for s in subs])

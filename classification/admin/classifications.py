@@ -69,6 +69,8 @@ class ClassificationAdmin(admin.ModelAdmin):
                     "entities",
                     "route",
                     "route_reason",
+                    "route_threshold",
+                    "audit",
                     "error",
                     "classified_at",
                 )
