@@ -77,7 +77,11 @@ class TestSampling:
         results = [routed(taxonomy, confidence=0.96, share="0") for _ in range(20)]
         low = routed(taxonomy, confidence=0.5, share="1")
         assert not any(c.audit for c in results)
-        assert (low.route, low.route_reason, low.audit) == (Classification.Route.TRIAGE, "low_confidence", False)
+        assert (low.route, low.route_reason, low.audit) == (
+            Classification.Route.TRIAGE,
+            "low_confidence",
+            False,
+        )
         assert list(triage_queue(filters=QueueFilters(reason="audit"))) == []
         assert list(triage_queue(filters=QueueFilters(reason="low_confidence"))) == [low]
 
@@ -92,7 +96,9 @@ class TestSampling:
         assert 0 < sum(again) < 40
 
     def test_the_reason_filter_comes_from_the_query_string(self):
-        assert queue_filters_from({"reason": "audit", "sort": "wait"}) == QueueFilters(reason="audit", sort="wait")
+        assert queue_filters_from({"reason": "audit", "sort": "wait"}) == QueueFilters(
+            reason="audit", sort="wait"
+        )
         assert queue_filters_from({"reason": "nonsense", "sort": "nonsense"}) == QueueFilters()
 
 
@@ -126,14 +132,20 @@ class TestBlindReview:
             follow=True,
         )
         shown = response.content.decode()
-        assert "You disagreed with the AI, which routed it automatically as Shipping issue / Where is my order" in shown
+        assert (
+            "You disagreed with the AI, which routed it automatically as Shipping issue / Where is my order"
+            in shown
+        )
         assert "at confidence 0.97" in shown
         review = TriageReview.objects.get(classification=item)
         assert review.agreed is False and review.sub_intent == taxonomy.missing
 
     def test_an_ordinary_triage_item_still_shows_the_proposal_and_its_threshold(self, taxonomy, reviewer):
         item = ClassificationFactory(
-            intent=taxonomy.shipping, confidence=0.72, route_threshold=Decimal("0.85"), priority=taxonomy.normal
+            intent=taxonomy.shipping,
+            confidence=0.72,
+            route_threshold=Decimal("0.85"),
+            priority=taxonomy.normal,
         )
         html = signed_in(reviewer).get(reverse("classification:item", args=[item.pk])).content.decode()
         assert 'id="ai-intent">Shipping issue<' in html
