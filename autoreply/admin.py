@@ -22,7 +22,13 @@ from .models import (
 from .reasons import check_label
 from .selectors import Readiness, policy_readiness
 from .services.delivery import replies_enqueue
-from .services.modes import ReadinessNotMet, live_switch_check, policy_mode_set
+from .services.modes import (
+    ReadinessNotMet,
+    live_switch_check,
+    policy_mode_set,
+    policy_template_changed,
+    reply_template_changed,
+)
 
 
 @admin.register(AutoReplySettings)
@@ -64,15 +70,27 @@ class VariantInline(admin.StackedInline):
 
 @admin.register(ReplyTemplate)
 class ReplyTemplateAdmin(admin.ModelAdmin):
-    list_display = ("name", "key", "variables")
-    fields = ("key", "name", "variables", "subject", "body")
+    list_display = ("name", "key", "variables", "changed_at")
+    fields = ("key", "name", "variables", "subject", "body", "changed_at")
+    readonly_fields = ("changed_at",)
     inlines = [VariantInline]
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        """New wording restarts readiness: grades of replies made from the old wording no longer count."""
+        super().save_related(request, form, formsets, change)
+        reworded = set(form.changed_data) & {"variables", "subject", "body"}
+        if change and (reworded or any(formset.has_changed() for formset in formsets)):
+            reply_template_changed(template=form.instance)
+            messages.info(
+                request,
+                "The wording changed, so readiness starts again for the policies using this template: "
+                "only replies made from now on count.",
+            )
 
 
 def _readiness_text(readiness: Readiness) -> str:
-    wilson = f"{readiness.wilson_lower:.0%}" if readiness.wilson_lower is not None else "-"
-    verdict = "passes the bar" if readiness.ready else "below the bar"
-    return f"{readiness.summary} (Wilson lower bound {wilson}); {verdict}"
+    verdict = "passes the bar" if readiness.ready else f"below the bar: needs {readiness.missing_text}"
+    return f"{readiness.summary}; {verdict}"
 
 
 class PolicyForm(forms.ModelForm):
@@ -148,6 +166,8 @@ class AutoReplyPolicyAdmin(admin.ModelAdmin):
         else:
             obj.mode = AutoReplyPolicy._meta.get_field("mode").default
         super().save_model(request, obj, form, change)
+        if change and "template" in form.changed_data:
+            policy_template_changed(policy=obj)
         try:
             policy_mode_set(
                 policy=obj,

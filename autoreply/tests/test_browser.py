@@ -31,7 +31,7 @@ def readiness_cell(page, policy: AutoReplyPolicy, cell: str) -> str:
 def test_a_reviewer_grades_shadow_replies_and_sees_readiness_change(
     page, live_server, starter, reply_reviewer
 ):
-    AutoReplySettings.objects.filter(pk=1).update(readiness_min_graded=2, readiness_min_approval="0.5")
+    AutoReplySettings.objects.filter(pk=1).update(readiness_min_graded=2, readiness_min_approval="0.05")
     first = ShadowReplyFactory(
         policy=starter, classification__conversation__name="Where is my trail runner order?"
     )
@@ -40,7 +40,7 @@ def test_a_reviewer_grades_shadow_replies_and_sees_readiness_change(
     log_in(page, live_server, "sam", reverse("autoreply:shadow_index"))
     assert page.get_by_role("heading", name="Shadow replies", exact=True).is_visible()
     assert readiness_cell(page, starter, "graded") == "0"
-    assert readiness_cell(page, starter, "ready").startswith("Not yet")
+    assert readiness_cell(page, starter, "ready") == "Not yet: 2 more good grades"
 
     page.get_by_role("link", name="Where is my trail runner order?").click()
     page.wait_for_url(re.compile(rf"/autoreply/shadow/{first.pk}/$"))
