@@ -38,8 +38,10 @@ class AutoReplySettingsAdmin(SingletonAdmin):
         (
             "Readiness bar for going live",
             {
-                "description": "An intent may switch to live only when its graded shadow replies reach "
-                "both figures, unless an admin overrides with a written reason.",
+                "description": "An intent may switch to live only when enough of its shadow replies are "
+                "graded and the share rated good as is reaches the bar with 95% confidence (its Wilson lower "
+                "bound), counting replies made since its template last changed, unless an admin overrides "
+                "with a written reason.",
                 "fields": ("readiness_min_graded", "readiness_min_approval"),
             },
         ),
