@@ -14,7 +14,9 @@ from django.utils import timezone
 from classification.forms import queue_filters_from
 from classification.models import Classification, ClassifierSettings, TriageReview
 from classification.selectors import QueueFilters, triage_counts, triage_queue
+from classification.services.audit import audit_drift_check
 from classification.services.routing import classification_route
+from classification.services.triage import triage_review_save
 from kustomer.tests.factories import ConversationFactory, MessageFactory
 
 from .factories import ClassificationFactory, TriageReviewFactory
@@ -185,6 +187,30 @@ class TestDrift:
             client.get(QUALITY)
             client.get(QUALITY)
         assert len([r for r in caplog.records if r.name == DRIFT_LOGGER]) == 2
+
+    def test_saving_the_audit_that_tips_it_logs_without_a_page_view(
+        self, taxonomy, reviewer, caplog, django_capture_on_commit_callbacks
+    ):
+        ClassifierSettings.objects.filter(pk=ClassifierSettings.load().pk).update(audit_window=4)
+        self.reviews(taxonomy, agreed=3, corrected=0)
+        item = audited(taxonomy)
+        with django_capture_on_commit_callbacks() as callbacks:
+            triage_review_save(
+                classification=item,
+                reviewer=reviewer,
+                intent=taxonomy.order,
+                sub_intent=None,
+                priority=taxonomy.normal,
+                complexity=taxonomy.simple,
+            )
+        drift_checks = [callback for callback in callbacks if callback is audit_drift_check]
+        assert len(drift_checks) == 1  # the write-back is queued beside it; Kustomer is not needed here
+        with caplog.at_level(logging.ERROR, logger=DRIFT_LOGGER):
+            drift_checks[0]()
+        assert [r.getMessage()[:61] for r in caplog.records if r.name == DRIFT_LOGGER] == [
+            "Audit agreement fell below the floor: reviewers agreed with 3"
+        ]
+        assert ClassifierSettings.load().audit_drift_logged_at is not None
 
     def test_no_warning_before_the_window_is_full(self, taxonomy, reviewer, caplog):
         self.reviews(taxonomy, agreed=1, corrected=4)  # 20%, but only 5 of the default 100
