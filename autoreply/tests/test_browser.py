@@ -73,7 +73,8 @@ def test_the_live_switch_is_refused_below_the_bar(page, live_server, starter):
     page.get_by_label("Mode").select_option("live")
     page.get_by_role("button", name="Save", exact=True).click()
     page.wait_for_load_state()
-    assert "cannot go live yet: no approval over 0 graded replies" in page.locator(".errorlist").inner_text()
+    errors = page.locator(".errorlist").inner_text()
+    assert "cannot go live yet: no graded replies" in errors and "It needs 50 more good grades" in errors
     starter.refresh_from_db()
     assert starter.mode == "shadow" and not PolicyAudit.objects.exists()
 
