@@ -23,7 +23,13 @@ from .models import (
 from .reasons import check_label
 from .selectors import Readiness, policy_readiness
 from .services.delivery import replies_enqueue
-from .services.modes import ReadinessNotMet, live_switch_check, policy_mode_set
+from .services.modes import (
+    ReadinessNotMet,
+    live_switch_check,
+    policy_mode_set,
+    policy_template_changed,
+    reply_template_changed,
+)
 
 
 @admin.register(AutoReplySettings)
@@ -45,8 +51,10 @@ class AutoReplySettingsAdmin(SingletonAdmin):
         (
             "Readiness bar for going live",
             {
-                "description": "An intent may switch to live only when its graded shadow replies reach "
-                "both figures, unless an admin overrides with a written reason.",
+                "description": "An intent may switch to live only when enough of its shadow replies are "
+                "graded and the share rated good as is reaches the bar with 95% confidence (its Wilson lower "
+                "bound), counting replies made since its template last changed, unless an admin overrides "
+                "with a written reason.",
                 "fields": ("readiness_min_graded", "readiness_min_approval"),
             },
         ),
@@ -89,8 +97,9 @@ class LanguageVersionInline(admin.StackedInline):
 
 @admin.register(ReplyTemplate)
 class ReplyTemplateAdmin(admin.ModelAdmin):
-    list_display = ("name", "key", "language", "languages", "variables")
-    fields = ("key", "name", "language", "variables", "subject", "body")
+    list_display = ("name", "key", "language", "languages", "variables", "changed_at")
+    fields = ("key", "name", "language", "variables", "subject", "body", "changed_at")
+    readonly_fields = ("changed_at",)
     inlines = [VariantInline, LanguageVersionInline]
 
     def get_queryset(self, request: HttpRequest):
@@ -100,11 +109,22 @@ class ReplyTemplateAdmin(admin.ModelAdmin):
     def languages(self, obj: ReplyTemplate) -> str:
         return ", ".join(sorted(v.language for v in obj.versions.all())) or "-"
 
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        """New wording restarts readiness: grades of replies made from the old wording no longer count."""
+        super().save_related(request, form, formsets, change)
+        reworded = set(form.changed_data) & {"variables", "subject", "body"}
+        if change and (reworded or any(formset.has_changed() for formset in formsets)):
+            reply_template_changed(template=form.instance)
+            messages.info(
+                request,
+                "The wording changed, so readiness starts again for the policies using this template: "
+                "only replies made from now on count.",
+            )
+
 
 def _readiness_text(readiness: Readiness) -> str:
-    wilson = f"{readiness.wilson_lower:.0%}" if readiness.wilson_lower is not None else "-"
-    verdict = "passes the bar" if readiness.ready else "below the bar"
-    return f"{readiness.summary} (Wilson lower bound {wilson}); {verdict}"
+    verdict = "passes the bar" if readiness.ready else f"below the bar: needs {readiness.missing_text}"
+    return f"{readiness.summary}; {verdict}"
 
 
 class PolicyForm(forms.ModelForm):
@@ -180,6 +200,8 @@ class AutoReplyPolicyAdmin(admin.ModelAdmin):
         else:
             obj.mode = AutoReplyPolicy._meta.get_field("mode").default
         super().save_model(request, obj, form, change)
+        if change and "template" in form.changed_data:
+            policy_template_changed(policy=obj)
         try:
             policy_mode_set(
                 policy=obj,

@@ -62,14 +62,18 @@ class AutoReplySettings(SingletonModel):
         "it waits for an agent.",
     )
     readiness_min_graded = models.PositiveIntegerField(
-        default=50, help_text="Graded shadow replies an intent needs before it may go live."
+        default=50,
+        help_text="Graded shadow replies an intent needs (since its template last changed) before it may go "
+        "live.",
     )
     readiness_min_approval = models.DecimalField(
         max_digits=4,
         decimal_places=3,
-        default=Decimal("0.950"),
+        default=Decimal("0.900"),
         validators=UNIT_INTERVAL,
-        help_text="Share of graded shadow replies rated “good as is” an intent needs before it may go live.",
+        verbose_name="readiness bar (approval at least, with 95% confidence)",
+        help_text="The Wilson lower bound (95%) of the share of graded shadow replies rated “good as is” "
+        "must reach this before an intent may go live: at 0.90, 50 good of 50 passes, 49 of 50 does not.",
     )
 
     class Meta:
@@ -149,6 +153,13 @@ class ReplyTemplate(TimeStampedModel):
         validators=[LANGUAGE_CODE],
         help_text="The language of the subject and body above (ISO 639-1, e.g. en); customers whose "
         "language is unknown get this one.",
+    )
+    changed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When its wording (or a version of it) last changed; readiness counts grades of replies "
+        "made since then.",
     )
 
     def __str__(self) -> str:
@@ -274,6 +285,12 @@ class AutoReplyPolicy(TimeStampedModel):
     )
     template = models.ForeignKey(ReplyTemplate, on_delete=models.PROTECT, related_name="policies")
     data_check = models.CharField(max_length=8, choices=DataCheck, default=DataCheck.ORDER)
+    template_changed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the policy last switched to another template; readiness counts grades made since.",
+    )
 
     class Meta:
         verbose_name_plural = "auto-reply policies"

@@ -1,33 +1,36 @@
 """Reads of the auto-reply pipeline: readiness per policy, the shadow review list."""
 
-import math
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import QuerySet
 
+from bearscope.stats import wilson_lower_bound
 from classification.models import Classification
 
 from .models import AutoReplyDecision, AutoReplyPolicy, AutoReplySettings, Mode, ShadowReview
 from .reasons import BlockReason
 
-Z_95 = 1.959964  # two-sided 95%
+# How far "more good grades" looks before calling the bar out of reach (a bar of 100% never passes).
+MISSING_LOOKAHEAD = 10_000
 
 
-def wilson_lower_bound(approved: int, graded: int, z: float = Z_95) -> float | None:
-    """The lower end of the Wilson score interval: how low the true approval rate may plausibly be."""
-    if graded == 0:
-        return None
-    p = approved / graded
-    denominator = 1 + z * z / graded
-    centre = p + z * z / (2 * graded)
-    margin = z * math.sqrt(p * (1 - p) / graded + z * z / (4 * graded * graded))
-    return max(0.0, (centre - margin) / denominator)
+def good_grades_missing(*, approved: int, graded: int, min_graded: int, min_approval: float) -> int | None:
+    """How many more "good as is" grades, and no bad one, would make the Wilson lower bound reach the
+    bar with at least `min_graded` graded; None when no number of good grades would."""
+    start = max(0, min_graded - graded)
+    for more in range(start, start + MISSING_LOOKAHEAD):
+        bound = wilson_lower_bound(approved + more, graded + more)
+        if bound is not None and bound >= min_approval:
+            return more
+    return None
 
 
 @dataclass(frozen=True)
 class Readiness:
-    """How a policy's shadow replies were graded, and whether that passes the bar set in the admin."""
+    """How a policy's shadow replies were graded since its template last changed, and whether that
+    passes the bar set in the admin: the Wilson lower bound of the approval rate, over enough grades."""
 
     policy_id: int | None
     label: str
@@ -38,25 +41,62 @@ class Readiness:
     min_graded: int
     min_approval: float
     waiting: int = 0
+    counted_since: datetime | None = None  # when the template last changed; earlier grades do not count
 
     @property
     def ready(self) -> bool:
-        return (
-            self.graded >= self.min_graded
-            and self.approval_rate is not None
-            and self.approval_rate >= self.min_approval
+        return self.graded >= self.min_graded and (self.wilson_lower or 0.0) >= self.min_approval
+
+    @property
+    def missing_good(self) -> int | None:
+        """Good grades still needed (0 when ready; None when the bar cannot be reached)."""
+        if self.ready:
+            return 0
+        return good_grades_missing(
+            approved=self.approved,
+            graded=self.graded,
+            min_graded=self.min_graded,
+            min_approval=self.min_approval,
         )
 
     @property
+    def missing_text(self) -> str:
+        """What is still missing, in a reviewer's words: "12 more good grades"."""
+        missing = self.missing_good
+        if missing == 0:
+            return "nothing"
+        if missing is None:
+            return "more than a reviewer can grade: the bar cannot be reached, lower it in the settings"
+        return f"{missing} more good grade{'' if missing == 1 else 's'}"
+
+    @property
     def summary(self) -> str:
-        rate = f"{self.approval_rate:.0%}" if self.approval_rate is not None else "no"
+        replies = "reply" if self.graded == 1 else "replies"
+        if self.graded:
+            figures = (
+                f"{self.approved} of {self.graded} graded {replies} good as is ({self.approval_rate:.0%}), "
+                f"at least {self.wilson_lower:.1%} with 95% confidence"
+            )
+        else:
+            figures = "no graded replies"
+        since = " since the template last changed" if self.counted_since else ""
         return (
-            f"{rate} approval over {self.graded} graded repl{'y' if self.graded == 1 else 'ies'}; the bar is "
-            f"{self.min_approval:.0%} over at least {self.min_graded}"
+            f"{figures}{since}; the bar is at least {self.min_approval:.1%} with 95% confidence "
+            f"over at least {self.min_graded} graded"
         )
 
+    @property
+    def wilson_lower_pct(self) -> float | None:
+        return round(100 * self.wilson_lower, 1) if self.wilson_lower is not None else None
+
+    @property
+    def min_approval_pct(self) -> float:
+        return round(100 * self.min_approval, 1)
+
     def as_dict(self) -> dict:
-        return {**asdict(self), "ready": self.ready}
+        figures = asdict(self)
+        figures["counted_since"] = self.counted_since.isoformat() if self.counted_since else None
+        return {**figures, "ready": self.ready, "missing_good": self.missing_good}
 
 
 def shadow_replies() -> QuerySet[AutoReplyDecision]:
@@ -65,8 +105,13 @@ def shadow_replies() -> QuerySet[AutoReplyDecision]:
 
 
 def policy_readiness(*, policy: AutoReplyPolicy, config: AutoReplySettings | None = None) -> Readiness:
+    """Readiness from the grades of replies rendered since the policy's template last changed."""
     config = config or AutoReplySettings.load()
     replies = shadow_replies().filter(policy=policy) if policy.pk else shadow_replies().none()
+    changes = [policy.template_changed_at, policy.template.changed_at if policy.template_id else None]
+    since = max((at for at in changes if at is not None), default=None)
+    if since is not None:
+        replies = replies.filter(created_at__gte=since)
     graded = ShadowReview.objects.filter(decision__in=replies)
     total = graded.count()
     approved = graded.filter(grade=ShadowReview.Grade.GOOD).count()
@@ -80,12 +125,13 @@ def policy_readiness(*, policy: AutoReplyPolicy, config: AutoReplySettings | Non
         min_graded=config.readiness_min_graded,
         min_approval=float(Decimal(config.readiness_min_approval)),
         waiting=replies.filter(review__isnull=True).count(),
+        counted_since=since,
     )
 
 
 def readiness_all() -> list[tuple[AutoReplyPolicy, Readiness]]:
     config = AutoReplySettings.load()
-    policies = AutoReplyPolicy.objects.select_related("intent", "sub_intent").order_by(
+    policies = AutoReplyPolicy.objects.select_related("intent", "sub_intent", "template").order_by(
         "intent__position", "intent__key", "sub_intent__key"
     )
     return [(policy, policy_readiness(policy=policy, config=config)) for policy in policies]

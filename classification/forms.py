@@ -6,10 +6,12 @@ from django import forms
 
 from .languages import language_choices
 from .models import Classification, ComplexityLevel, Intent, PriorityLevel
-from .selectors import QUEUE_BANDS, QueueFilters, triage_languages
+from .reasons import QueueReason, RouteReason
+from .selectors import QUEUE_BANDS, QUEUE_SORTS, QueueFilters, triage_languages
 
 SLUG = re.compile(r"[-a-zA-Z0-9_]{1,64}")
 LANGUAGE = re.compile(r"[a-z]{2}")
+QUEUE_REASONS: dict[str, str] = {**dict(QueueReason.choices), **dict(RouteReason.choices)}
 
 
 def queue_filters_from(data) -> QueueFilters:
@@ -22,11 +24,15 @@ def queue_filters_from(data) -> QueueFilters:
     band = data.get("band", "")
     channel = data.get("channel", "")
     language = data.get("language", "")
+    reason = data.get("reason", "")
+    sort = data.get("sort", "")
     return QueueFilters(
         intent=intent if SLUG.fullmatch(intent) else "",
         band=band if band in QUEUE_BANDS else "",
         channel=channel if 0 < len(channel) <= 64 else "",
         language=language if LANGUAGE.fullmatch(language) else "",
+        reason=reason if reason in QUEUE_REASONS else "",
+        sort=sort if sort in QUEUE_SORTS else "",
     )
 
 
@@ -37,6 +43,8 @@ class QueueFilterForm(forms.Form):
     band = forms.ChoiceField(required=False, label="Confidence")
     channel = forms.ChoiceField(required=False, label="Channel")
     language = forms.ChoiceField(required=False, label="Customer language")
+    reason = forms.ChoiceField(required=False, label="Why in triage")
+    sort = forms.ChoiceField(required=False, label="Sort", choices=list(QUEUE_SORTS.items()))
 
     def __init__(self, *args, filters: QueueFilters, channels: list[str], **kwargs) -> None:
         kwargs.setdefault("initial", filters.as_query())
@@ -49,6 +57,7 @@ class QueueFilterForm(forms.Form):
         self.fields["channel"].choices = [("", "All channels")] + [(c, c.capitalize()) for c in channels]
         languages = {*triage_languages(), *([filters.language] if filters.language else [])}
         self.fields["language"].choices = [("", "All languages"), *language_choices(sorted(languages))]
+        self.fields["reason"].choices = [("", "Any reason"), *QUEUE_REASONS.items()]
 
 
 class SubIntentSelect(forms.Select):
@@ -98,16 +107,23 @@ class TriageReviewForm(forms.Form):
 
     def __init__(self, *args, classification: Classification, **kwargs) -> None:
         kwargs.setdefault("label_suffix", "")
-        kwargs.setdefault(
-            "initial",
-            {
-                "intent": classification.intent_id,
-                "sub_intent": classification.sub_intent_id,
-                "priority": classification.priority_id,
-                "complexity": classification.complexity_id,
-            },
-        )
+        # An audit is reviewed blind: nothing of the AI's answer is pre-filled, so the label is the
+        # reviewer's own.
+        blind = classification.audit
+        if not blind:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "intent": classification.intent_id,
+                    "sub_intent": classification.sub_intent_id,
+                    "priority": classification.priority_id,
+                    "complexity": classification.complexity_id,
+                },
+            )
         super().__init__(*args, **kwargs)
+        if blind:
+            self.fields["priority"].empty_label = "Choose a priority"
+            self.fields["complexity"].empty_label = "Choose a complexity"
         intents = list(Intent.objects.filter(parent__isnull=True, active=True).order_by("position", "key"))
         subs = list(
             Intent.objects.filter(parent__in=intents, active=True).order_by("parent_id", "position", "key")
@@ -116,8 +132,8 @@ class TriageReviewForm(forms.Form):
         intent_field.queryset = Intent.objects.filter(pk__in=[i.pk for i in intents]).order_by(
             "position", "key"
         )
-        if classification.intent_id is None:
-            # No proposal (the classifier failed): make the reviewer choose instead of defaulting.
+        if blind or classification.intent_id is None:
+            # No proposal (the classifier failed) or a blind audit: the reviewer chooses, no default.
             intent_field.empty_label = "Choose an intent"
         sub_field = self.fields["sub_intent"]
         sub_field.queryset = Intent.objects.filter(pk__in=[s.pk for s in subs])

@@ -205,6 +205,36 @@ class ClassifierSettings(SingletonModel):
         "arrived since the active one was trained.",
     )
 
+    audit_share = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.050"),
+        validators=UNIT_INTERVAL,
+        verbose_name="audit share",
+        help_text="Share of automatically routed conversations that also enter the triage queue as blind "
+        "audits (0.05 = 5%; 0: none).",
+    )
+    audit_window = models.PositiveIntegerField(
+        default=100,
+        validators=[MinValueValidator(1)],
+        verbose_name="audit window",
+        help_text="Agreement is checked over this many most recent audits.",
+    )
+    audit_agreement_floor = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.850"),
+        validators=UNIT_INTERVAL,
+        verbose_name="audit agreement floor",
+        help_text="Below this agreement on the audit window, the quality page warns and an error is logged.",
+    )
+    audit_drift_logged_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the drift below the floor was logged; cleared once agreement is back above it.",
+    )
+
     class Meta:
         verbose_name = verbose_name_plural = "classifier settings"
 
@@ -270,6 +300,16 @@ class Classification(TimeStampedModel):
     route = models.CharField(max_length=16, choices=Route, blank=True)
     route_reason = models.CharField(
         max_length=32, blank=True, choices=RouteReason, help_text="Why it went to triage."
+    )
+    route_threshold = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text="The auto-route threshold its confidence was compared with.",
+    )
+    audit = models.BooleanField(
+        default=False, help_text="Routed automatically and also sampled for a blind triage audit."
     )
     provider = models.CharField(max_length=32, blank=True, help_text="Who decided: claude or local.")
     provider_reason = models.CharField(

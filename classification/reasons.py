@@ -16,6 +16,12 @@ class RouteReason(models.TextChoices):
     NO_CLASSIFIER = "no_classifier", "No classifier configured"
 
 
+class QueueReason(models.TextChoices):
+    """Why an automatically routed conversation is in the triage queue all the same."""
+
+    AUDIT = "audit", "Audit"
+
+
 class ProviderReason(models.TextChoices):
     """Why the provider that decided (Claude or the local classifier) did."""
 
@@ -31,4 +37,6 @@ def reason_label(reason: str) -> str:
     """A triage reason in the reviewers' words (an unknown one made readable)."""
     if reason in RouteReason.values:
         return RouteReason(reason).label
+    if reason in QueueReason.values:
+        return QueueReason(reason).label
     return reason.replace("_", " ").capitalize() or "Unknown"

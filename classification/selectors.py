@@ -1,20 +1,20 @@
-"""Reads of the classification pipeline: the triage queue, its counts, the quality report."""
+"""Reads of the classification pipeline: the triage queue, its counts, routing figures."""
 
-import math
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass, field, fields
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Case, CharField, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from bearscope.llm import llm_configured
 from kustomer.models import Message
 
-from .models import Classification, ClassifierSettings, LocalModelVersion, TriageReview
-from .reasons import reason_label
+from .models import Classification, ClassifierSettings, LocalModelVersion
+from .reasons import QueueReason, reason_label
+
+RESOLVED_STATUS = "done"  # Kustomer's status of a resolved conversation
 
 # Queue filter bands: key -> (label, lower bound inclusive, upper bound exclusive).
 QUEUE_BANDS: dict[str, tuple[str, float | None, float | None]] = {
@@ -25,46 +25,79 @@ QUEUE_BANDS: dict[str, tuple[str, float | None, float | None]] = {
     "none": ("No confidence (error)", None, None),
 }
 
-# Calibration bands of the quality report, [low, high); the last one includes 1.0.
-CALIBRATION_BANDS: list[tuple[float, float]] = [
-    (0.0, 0.5),
-    (0.5, 0.6),
-    (0.6, 0.7),
-    (0.7, 0.8),
-    (0.8, 0.9),
-    (0.9, 0.95),
-    (0.95, 1.0),
-]
+# Queue orders: key -> (label, ordering). "wait" is how long the customer has waited since their
+# first message; "priority" is the AI's proposed priority, highest first.
+QUEUE_SORTS: dict[str, str] = {
+    "": "Oldest in triage first",
+    "wait": "Longest customer wait first",
+    "priority": "Highest priority first",
+}
 
 
 @dataclass(frozen=True)
 class QueueFilters:
-    """What the reviewer narrowed the queue to; empty strings mean no filter."""
+    """What the reviewer narrowed the queue to and how it is sorted; empty strings mean no filter.
+
+    Every field is a query-string parameter of the same name, so a new filter is one new field.
+    """
 
     intent: str = ""
     band: str = ""
     channel: str = ""
     language: str = ""
+    reason: str = ""
+    sort: str = ""
 
     def as_query(self) -> dict[str, str]:
-        pairs = (("intent", self.intent), ("band", self.band), ("channel", self.channel))
-        return {k: v for k, v in (*pairs, ("language", self.language)) if v}
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
 
     @property
     def active(self) -> bool:
-        return bool(self.as_query())
+        """Whether anything narrows the queue (the order alone does not)."""
+        return any(v for k, v in self.as_query().items() if k != "sort")
+
+
+def _in_queue() -> Q:
+    """Sent to triage, or routed automatically and sampled for a blind audit."""
+    return Q(route=Classification.Route.TRIAGE) | Q(route=Classification.Route.AUTO, audit=True)
+
+
+def _first_customer_message_at() -> QuerySet[Message]:
+    """When the customer first wrote on the outer conversation: where their wait starts."""
+    sent = Coalesce("sent_at", "kustomer_created_at")
+    return (
+        Message.objects.filter(conversation=OuterRef("conversation"), direction=Message.Direction.IN)
+        .annotate(at=sent)
+        .filter(at__isnull=False)
+        .order_by("at")
+        .values("at")[:1]
+    )
 
 
 def triage_waiting() -> QuerySet[Classification]:
-    """Every conversation waiting for a reviewer, oldest first."""
+    """Every conversation waiting for a reviewer, oldest first; resolved conversations leave the queue
+    (their classification stays, and they come back if reopened before anyone reviewed them)."""
     return (
         Classification.objects.filter(
-            route=Classification.Route.TRIAGE,
+            _in_queue(),
             status=Classification.Status.DONE,
             current=True,
             review__isnull=True,
         )
-        .select_related("conversation", "conversation__customer", "intent", "sub_intent", "claimed_by")
+        .exclude(conversation__status=RESOLVED_STATUS)
+        .select_related(
+            "conversation", "conversation__customer", "intent", "sub_intent", "priority", "claimed_by"
+        )
+        .annotate(
+            queue_reason=Case(
+                When(route=Classification.Route.AUTO, then=Value(QueueReason.AUDIT.value)),
+                default=F("route_reason"),
+                output_field=CharField(),
+            ),
+            customer_since=Coalesce(
+                Subquery(_first_customer_message_at()), "conversation__kustomer_created_at", "classified_at"
+            ),
+        )
         .order_by("classified_at", "pk")
     )
 
@@ -82,7 +115,7 @@ def _band_q(band: str) -> Q:
 
 
 def triage_queue(*, filters: QueueFilters) -> QuerySet[Classification]:
-    """The waiting conversations that match the filters, oldest first."""
+    """The waiting conversations that match the filters, in the order asked for (oldest first)."""
     queue = triage_waiting()
     if filters.intent:
         queue = queue.filter(intent__key=filters.intent, intent__parent__isnull=True)
@@ -90,6 +123,8 @@ def triage_queue(*, filters: QueueFilters) -> QuerySet[Classification]:
         queue = queue.filter(_band_q(filters.band))
     if filters.language:
         queue = queue.filter(language=filters.language)
+    if filters.reason:
+        queue = queue.filter(queue_reason=filters.reason)
     if filters.channel:
         if connection.features.supports_json_field_contains:
             queue = queue.filter(conversation__channels__contains=[filters.channel])
@@ -97,11 +132,17 @@ def triage_queue(*, filters: QueueFilters) -> QuerySet[Classification]:
             # SQLite cannot look inside a JSON list; the queue is small enough to check here.
             rows = queue.values_list("pk", "conversation__channels")
             queue = queue.filter(pk__in=[pk for pk, channels in rows if filters.channel in (channels or [])])
+    if filters.sort == "wait":
+        queue = queue.order_by("customer_since", "classified_at", "pk")
+    elif filters.sort == "priority":
+        queue = queue.order_by(
+            F("priority__kustomer_priority").desc(nulls_last=True), "customer_since", "classified_at", "pk"
+        )
     return queue
 
 
 def triage_next(*, filters: QueueFilters, user: AbstractBaseUser) -> Classification | None:
-    """The oldest matching conversation nobody else is reviewing right now."""
+    """The first matching conversation (in the queue's order) nobody else is reviewing right now."""
     now = timezone.now()
     return (
         triage_queue(filters=filters)
@@ -140,8 +181,8 @@ def triage_counts() -> QueueCounts:
         .order_by("-n", "intent__key")
     ]
     by_reason = [
-        {"reason": row["route_reason"], "label": reason_label(row["route_reason"]), "count": row["n"]}
-        for row in waiting.values("route_reason").annotate(n=Count("pk")).order_by("-n", "route_reason")
+        {"reason": row["queue_reason"], "label": reason_label(row["queue_reason"]), "count": row["n"]}
+        for row in waiting.values("queue_reason").annotate(n=Count("pk")).order_by("-n", "queue_reason")
     ]
     return QueueCounts(total=sum(row["count"] for row in by_intent), by_intent=by_intent, by_reason=by_reason)
 
@@ -158,132 +199,13 @@ def triage_item_get(*, classification_pk: int) -> Classification:
         "claimed_by",
         "review",
         "review__reviewer",
-    ).get(pk=classification_pk, route=Classification.Route.TRIAGE, status=Classification.Status.DONE)
+    ).get(_in_queue(), pk=classification_pk, status=Classification.Status.DONE)
 
 
 def conversation_transcript(*, conversation_id: int) -> QuerySet[Message]:
     """The mirrored messages of a conversation in the order they were sent."""
     return Message.objects.filter(conversation_id=conversation_id).order_by(
         Coalesce("sent_at", "kustomer_created_at", "created_at"), "pk"
-    )
-
-
-# --- Quality report ---------------------------------------------------------------------------
-
-
-@dataclass
-class QualityReport:
-    reviews: int
-    agreed: int
-    agreement_pct: float | None
-    by_intent: list[dict]  # key, name, reviews, agreed, agreement_pct
-    confused_pairs: list[dict]  # ai_key, ai_name, reviewer_key, reviewer_name, count
-    calibration: list[dict]  # low, high, label, reviews, agreed, accuracy_pct
-    classifications: int
-    cost_total_usd: Decimal
-    cost_per_1000_usd: Decimal | None
-    latency_p50_ms: int | None
-    latency_p95_ms: int | None
-
-
-def _pct(part: int, whole: int) -> float | None:
-    return round(100 * part / whole, 1) if whole else None
-
-
-def percentile(values: list[int], p: float) -> int | None:
-    """Nearest-rank percentile: the smallest value with at least p% of the values at or below it."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
-def quality_agreement_by_intent() -> list[dict]:
-    """Reviews and agreements grouped by the intent the AI proposed."""
-    rows = (
-        TriageReview.objects.values("classification__intent__key", "classification__intent__name")
-        .annotate(n=Count("pk"), ok=Count("pk", filter=Q(agreed=True)))
-        .order_by("-n", "classification__intent__key")
-    )
-    return [
-        {
-            "key": row["classification__intent__key"] or "",
-            "name": row["classification__intent__name"] or "No proposal (error)",
-            "reviews": row["n"],
-            "agreed": row["ok"],
-            "agreement_pct": _pct(row["ok"], row["n"]),
-        }
-        for row in rows
-    ]
-
-
-def quality_confused_pairs(*, limit: int = 10) -> list[dict]:
-    """The intent pairs the AI mixes up most: its proposal, then what the reviewer chose."""
-    rows = (
-        TriageReview.objects.filter(classification__intent__isnull=False)
-        .exclude(intent=F("classification__intent"))
-        .values("classification__intent__key", "classification__intent__name", "intent__key", "intent__name")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "classification__intent__key", "intent__key")[:limit]
-    )
-    return [
-        {
-            "ai_key": row["classification__intent__key"],
-            "ai_name": row["classification__intent__name"],
-            "reviewer_key": row["intent__key"],
-            "reviewer_name": row["intent__name"],
-            "count": row["n"],
-        }
-        for row in rows
-    ]
-
-
-def quality_calibration() -> list[dict]:
-    """Per confidence band: reviewed items and the share the reviewer agreed with."""
-    aggregates = {}
-    last = len(CALIBRATION_BANDS) - 1
-    for i, (low, high) in enumerate(CALIBRATION_BANDS):
-        upper = (
-            Q(classification__confidence__lte=high) if i == last else Q(classification__confidence__lt=high)
-        )
-        band = Q(classification__confidence__gte=low) & upper
-        aggregates[f"n{i}"] = Count("pk", filter=band)
-        aggregates[f"ok{i}"] = Count("pk", filter=band & Q(agreed=True))
-    totals = TriageReview.objects.aggregate(**aggregates)
-    return [
-        {
-            "low": low,
-            "high": high,
-            "label": f"{low:g} to {high:g}",
-            "reviews": totals[f"n{i}"],
-            "agreed": totals[f"ok{i}"],
-            "accuracy_pct": _pct(totals[f"ok{i}"], totals[f"n{i}"]),
-        }
-        for i, (low, high) in enumerate(CALIBRATION_BANDS)
-    ]
-
-
-def quality_report() -> QualityReport:
-    """Everything the quality page shows, from reviews and current classifications."""
-    overall = TriageReview.objects.aggregate(n=Count("pk"), ok=Count("pk", filter=Q(agreed=True)))
-    done = Classification.objects.filter(current=True, status=Classification.Status.DONE)
-    cost = done.aggregate(n=Count("pk"), total=Sum("cost_usd"))
-    total_cost = Decimal(cost["total"] or 0)
-    per_1000 = (total_cost * 1000 / cost["n"]).quantize(Decimal("0.0001")) if cost["n"] else None
-    latencies = list(done.filter(latency_ms__isnull=False).values_list("latency_ms", flat=True))
-    return QualityReport(
-        reviews=overall["n"],
-        agreed=overall["ok"],
-        agreement_pct=_pct(overall["ok"], overall["n"]),
-        by_intent=quality_agreement_by_intent(),
-        confused_pairs=quality_confused_pairs(),
-        calibration=quality_calibration(),
-        classifications=cost["n"],
-        cost_total_usd=total_cost,
-        cost_per_1000_usd=per_1000,
-        latency_p50_ms=percentile(latencies, 50),
-        latency_p95_ms=percentile(latencies, 95),
     )
 
 

@@ -13,18 +13,19 @@ from django.views.decorators.http import require_GET, require_http_methods
 from bearscope.access import permission_page_required
 
 from .forms import QueueFilterForm, TriageReviewForm, queue_filters_from
-from .models import Classification, TriageReview
-from .reasons import reason_label
+from .models import Classification, Intent, TriageReview
+from .quality import quality_report
+from .reasons import QueueReason, reason_label
 from .selectors import (
     QueueFilters,
     conversation_transcript,
-    quality_report,
     triage_channels,
     triage_counts,
     triage_item_get,
     triage_next,
     triage_queue,
 )
+from .services.audit import audit_drift_check
 from .services.triage import CLAIM_MINUTES, triage_claim, triage_review_save
 
 REVIEW_PERMISSION = "classification.review_classification"
@@ -43,6 +44,12 @@ def _item_url(classification: Classification, filters: QueueFilters) -> str:
     return _with_query(reverse("classification:item", args=[classification.pk]), filters)
 
 
+def _intent_text(intent: Intent | None, sub_intent: Intent | None) -> str:
+    if intent is None:
+        return "no intent"
+    return f"{intent.name} / {sub_intent.name}" if sub_intent else intent.name
+
+
 @require_GET
 @reviewer_required
 def queue(request: HttpRequest) -> HttpResponse:
@@ -52,7 +59,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     shown = list(items[:QUEUE_LIMIT])
     now = timezone.now()
     for classification in shown:
-        classification.reason_label = reason_label(classification.route_reason)
+        classification.reason_label = reason_label(classification.queue_reason)
         classification.held = classification.claimed_by_id is not None and classification.claimed_until > now
     return render(
         request,
@@ -137,13 +144,23 @@ def item(request: HttpRequest, classification_pk: int) -> HttpResponse:
             return _already_reviewed(
                 request, TriageReview.objects.get(classification=classification), filters
             )
-        verdict = "confirmed" if saved.agreed else "corrected"
-        chosen = f"{saved.intent.name} / {saved.sub_intent.name}" if saved.sub_intent else saved.intent.name
-        messages.success(
-            request,
-            f"Saved: “{classification.conversation}” {verdict} as {chosen}. "
-            "The update is on its way to Kustomer.",
-        )
+        chosen = _intent_text(saved.intent, saved.sub_intent)
+        if classification.audit:
+            # The AI's answer is revealed only now that the reviewer's own label is saved.
+            verdict = "You agreed with" if saved.agreed else "You disagreed with"
+            ai = _intent_text(classification.intent, classification.sub_intent)
+            messages.success(
+                request,
+                f"Audit saved: “{classification.conversation}” labelled {chosen}. {verdict} the AI, which "
+                f"routed it automatically as {ai} at confidence {classification.confidence:.2f}.",
+            )
+        else:
+            verdict = "confirmed" if saved.agreed else "corrected"
+            messages.success(
+                request,
+                f"Saved: “{classification.conversation}” {verdict} as {chosen}. "
+                "The update is on its way to Kustomer.",
+            )
         return _go_next(request, filters)
     return render(
         request,
@@ -152,7 +169,9 @@ def item(request: HttpRequest, classification_pk: int) -> HttpResponse:
             "classification": classification,
             "conversation": classification.conversation,
             "transcript": conversation_transcript(conversation_id=classification.conversation_id),
-            "reason": reason_label(classification.route_reason),
+            "reason": reason_label(
+                QueueReason.AUDIT if classification.audit else classification.route_reason
+            ),
             "form": form,
             "filters": filters,
             "queue_url": _with_query(reverse("classification:queue"), filters),
@@ -164,4 +183,6 @@ def item(request: HttpRequest, classification_pk: int) -> HttpResponse:
 @require_GET
 @reviewer_required
 def quality(request: HttpRequest) -> HttpResponse:
-    return render(request, "classification/quality.html", {"report": quality_report()})
+    report = quality_report()
+    audit_drift_check(agreement=report.audit)
+    return render(request, "classification/quality.html", {"report": report})

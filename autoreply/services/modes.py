@@ -1,13 +1,14 @@
-"""Reviewing shadow replies and switching a policy's mode, refused for live below the readiness bar."""
+"""Shadow grades, mode switches (live refused below the readiness bar), template changes that restart it."""
 
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 
 from bearscope.exceptions import BearScopeError
 
-from ..models import AutoReplyDecision, AutoReplyPolicy, Mode, PolicyAudit, ShadowReview
+from ..models import AutoReplyDecision, AutoReplyPolicy, Mode, PolicyAudit, ReplyTemplate, ShadowReview
 from ..selectors import Readiness, policy_readiness
 
 
@@ -52,8 +53,8 @@ def live_switch_check(
     readiness = policy_readiness(policy=policy)
     if not readiness.ready and not override_reason.strip():
         raise ReadinessNotMet(
-            f"{readiness.label} cannot go live yet: {readiness.summary}. Keep it in shadow mode until it "
-            "passes the readiness bar, or override with a written reason."
+            f"{readiness.label} cannot go live yet: {readiness.summary}. It needs {readiness.missing_text}; "
+            "keep it in shadow mode until it passes the readiness bar, or override with a written reason."
         )
     return readiness
 
@@ -96,3 +97,13 @@ def policy_mode_set(
             readiness=figures.as_dict(),
             override_reason=override_reason.strip() if readiness is not None and not readiness.ready else "",
         )
+
+
+def reply_template_changed(*, template: ReplyTemplate) -> None:
+    """The template's wording changed: readiness of its policies counts only replies made from now on."""
+    ReplyTemplate.objects.filter(pk=template.pk).update(changed_at=timezone.now())
+
+
+def policy_template_changed(*, policy: AutoReplyPolicy) -> None:
+    """The policy now uses another template: its readiness counts only replies made from now on."""
+    AutoReplyPolicy.objects.filter(pk=policy.pk).update(template_changed_at=timezone.now())

@@ -45,7 +45,8 @@ def test_live_is_refused_below_the_bar_and_allowed_with_a_reason(admin_client, s
     url = f"/admin/autoreply/autoreplypolicy/{starter.pk}/change/"
     page = admin_client.post(url, policy_form(starter, mode="live"))
     assert page.status_code == 200
-    assert "cannot go live yet: no approval over 0 graded replies" in page.content.decode()
+    assert "cannot go live yet: no graded replies" in page.content.decode()
+    assert "It needs 50 more good grades;" in page.content.decode()
     starter.refresh_from_db()
     assert starter.mode == "shadow" and not PolicyAudit.objects.exists()
 
@@ -67,7 +68,8 @@ def test_a_threshold_change_is_audited_and_readiness_shown(admin_client, starter
     assert admin_client.post(url, policy_form(starter, threshold="0.97")).status_code == 302
     assert str(PolicyAudit.objects.get().threshold_after) == "0.970"
     page = admin_client.get(url).content.decode()
-    assert "100% approval over 3 graded replies" in page and "below the bar" in page
+    assert "3 of 3 graded replies good as is (100%), at least 43.9% with 95% confidence" in page
+    assert "below the bar: needs 47 more good grades" in page
 
 
 def inline_forms(prefix: str, total: int) -> dict[str, str]:

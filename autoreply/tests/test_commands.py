@@ -91,24 +91,30 @@ class TestMode:
         )
 
     def test_live_is_refused_below_the_bar(self, policy):
-        graded(policy, good=49)  # 100% approval, one graded reply short
-        with pytest.raises(CommandError, match="cannot go live yet: 100% approval over 49 graded replies"):
+        graded(policy, good=49)  # every grade good, one graded reply short
+        refused = "cannot go live yet: 49 of 49 graded replies good as is"
+        with pytest.raises(CommandError, match=refused) as caught:
             call_command("autoreply_mode", "shipping_issue", "live")
+        assert "It needs 1 more good grade;" in str(caught.value)
         policy.refresh_from_db()
         assert policy.mode == "shadow" and not PolicyAudit.objects.exists()
 
-    def test_live_is_refused_below_the_approval_rate(self, policy):
-        graded(policy, good=94, bad=6)
-        with pytest.raises(CommandError, match="94% approval over 100"):
+    def test_49_good_of_50_is_refused_on_the_wilson_bound(self, policy):
+        graded(policy, good=49, bad=1)  # 98% approval, but at least only 89.5% with 95% confidence
+        refused = r"at least 89\.5% with 95% confidence; the bar is at least 90\.0%"
+        with pytest.raises(CommandError, match=refused):
             call_command("autoreply_mode", "shipping_issue", "live")
+        policy.refresh_from_db()
+        assert policy.mode == "shadow"
 
-    def test_live_is_allowed_at_the_bar(self, policy):
-        graded(policy, good=48, bad=2)  # 96% over 50
+    def test_50_good_of_50_is_allowed(self, policy):
+        graded(policy, good=50)  # at least 92.9% with 95% confidence
         run("autoreply_mode", "shipping_issue", "live")
         policy.refresh_from_db()
         assert policy.mode == "live"
         audit = PolicyAudit.objects.get()
         assert audit.readiness["ready"] is True and audit.readiness["graded"] == 50
+        assert audit.readiness["wilson_lower"] == pytest.approx(0.9287, abs=1e-4)
         assert audit.override_reason == ""
 
     def test_an_override_reason_allows_live_and_is_kept(self, policy):
@@ -121,8 +127,8 @@ class TestMode:
         assert audit.override_reason == "Peak season, approved by Sam"
 
     def test_the_bar_is_set_in_the_settings(self, policy):
-        AutoReplySettings.objects.filter(pk=1).update(readiness_min_graded=3, readiness_min_approval="0.6")
-        graded(policy, good=2, bad=1)
+        AutoReplySettings.objects.filter(pk=1).update(readiness_min_graded=3, readiness_min_approval="0.2")
+        graded(policy, good=2, bad=1)  # at least 20.8% with 95% confidence
         run("autoreply_mode", "shipping_issue", "live")
         policy.refresh_from_db()
         assert policy.mode == "live"

@@ -3,7 +3,6 @@
 import pytest
 
 from autoreply.rendering import MissingVariable, TemplateError, template_check, template_render
-from autoreply.selectors import wilson_lower_bound
 
 DECLARED = ["order_number", "carrier"]
 
@@ -43,9 +42,3 @@ def test_bad_templates_are_refused(text, declared, message):
     with pytest.raises(TemplateError, match=message):
         template_check(text, declared=declared)
 
-
-def test_wilson_lower_bound():
-    assert wilson_lower_bound(0, 0) is None
-    assert wilson_lower_bound(50, 50) == pytest.approx(0.9287, abs=1e-4)
-    assert wilson_lower_bound(48, 50) == pytest.approx(0.8654, abs=1e-4)
-    assert wilson_lower_bound(1, 2) < 0.5 < 1

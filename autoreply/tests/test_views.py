@@ -52,7 +52,8 @@ def test_the_list_shows_waiting_replies_and_readiness(client_for, reviewer, star
     assert "Graded one" not in page and "Blocked one" not in page
     assert f'data-decision="{waiting.pk}"' in page
     assert 'data-cell="graded">1<' in page and 'data-cell="approval">100%<' in page
-    assert 'data-cell="wilson">21%<' in page  # one good grade proves little
+    assert 'data-cell="wilson">20.7%<' in page  # one good grade proves little
+    assert "Not yet: 49 more good grades" in page
     assert "Graded one" in client_for(reviewer).get(INDEX, {"show": "all"}).content.decode()
 
 

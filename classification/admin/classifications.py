@@ -75,6 +75,8 @@ class ClassificationAdmin(admin.ModelAdmin):
                     "sentiment",
                     "route",
                     "route_reason",
+                    "route_threshold",
+                    "audit",
                     "error",
                     "classified_at",
                 )

@@ -130,6 +130,15 @@ class ClassifierSettingsAdmin(SingletonAdmin):
                 ),
             },
         ),
+        (
+            "Audit of automatic routing",
+            {
+                "description": "A share of the conversations routed automatically also enter the triage "
+                "queue as blind audits (reason: Audit). The quality report shows agreement on the latest "
+                "audits; below the floor it warns and an error is logged once.",
+                "fields": ("audit_share", "audit_window", "audit_agreement_floor"),
+            },
+        ),
     )
 
     readonly_fields = ("active_local_model",)

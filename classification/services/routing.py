@@ -1,6 +1,7 @@
 """Routing a classified conversation: auto at or above its threshold, triage otherwise, then write back."""
 
 import functools
+import hashlib
 from decimal import Decimal
 
 from django.db import transaction
@@ -18,6 +19,16 @@ def threshold_for(intent: Intent | None, config: ClassifierSettings) -> Decimal:
     return config.auto_route_threshold
 
 
+def audit_sampled(*, classification: Classification, share: Decimal) -> bool:
+    """Whether an automatically routed classification is also audited: the same answer on every run.
+
+    The conversation's Kustomer id is hashed to a number in [0, 1), so 0 audits nothing, 1 audits
+    everything, and a re-run or a retry of the same conversation makes the same choice.
+    """
+    digest = hashlib.sha256(classification.conversation.kustomer_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < float(share)
+
+
 def classification_route(
     *,
     classification: Classification,
@@ -33,6 +44,10 @@ def classification_route(
         reason = RouteReason.LOW_CONFIDENCE
     classification.route = Classification.Route.TRIAGE if reason else Classification.Route.AUTO
     classification.route_reason = reason
+    classification.route_threshold = threshold
+    classification.audit = classification.route == Classification.Route.AUTO and audit_sampled(
+        classification=classification, share=config.audit_share
+    )
     classification.error = error[:4000]
     classification.status = Classification.Status.DONE
     classification.classified_at = timezone.now()

@@ -10,6 +10,7 @@ from django.utils import timezone
 from bearscope.queue import enqueue_on_commit
 
 from ..models import Classification, ComplexityLevel, Intent, PriorityLevel, TriageReview
+from .audit import audit_drift_check
 from .writeback import WRITEBACK_TASK
 
 CLAIM_MINUTES = 5
@@ -61,4 +62,6 @@ def triage_review_save(
             updated_at=timezone.now(),
         )
         enqueue_on_commit(WRITEBACK_TASK, classification.pk, task_name=f"writeback-{classification.pk}")
+        if classification.audit:
+            transaction.on_commit(audit_drift_check, robust=True)
     return review

@@ -8,14 +8,8 @@ from django.db import connection
 from django.utils import timezone
 
 from classification.models import Classification
-from classification.selectors import (
-    QueueFilters,
-    percentile,
-    quality_report,
-    triage_channels,
-    triage_next,
-    triage_queue,
-)
+from classification.quality import percentile, quality_report
+from classification.selectors import QueueFilters, triage_channels, triage_next, triage_queue
 from kustomer.tests.factories import ConversationFactory
 
 from .factories import ClassificationFactory, IntentFactory, TriageReviewFactory
@@ -108,6 +102,16 @@ class TestQualityReport:
             ("0.9 to 0.95", 0, 0, None),
             ("0.95 to 1", 2, 2, 100.0),  # 0.95 and 1.0 both count in the last band
         ]
+
+    def test_calibration_intervals_and_ece(self, reviews):
+        report = quality_report()
+        intervals = [(r["ci_low_pct"], r["ci_high_pct"]) for r in report.calibration]
+        assert intervals[5] == (None, None)  # an empty band says so
+        assert intervals[6] == (34.2, 100.0)  # 2 of 2: Wilson's interval, not a certain 100%
+        assert intervals[2] == (0.0, 79.3)  # 0 of 1
+        # |accuracy - mean confidence| per band, weighted by its share of the 9 reviews.
+        gaps = 2 * abs(0.5 - 0.24995) + 2 * abs(0.5 - 0.525) + 0.62 + 0.7 + 0.89 + 2 * abs(1 - 0.975)
+        assert report.ece_pct == round(100 * gaps / 9, 1) == 31.2
 
     def test_cost_per_thousand_and_latency_percentiles(self, taxonomy):
         for i in range(1, 21):  # latencies 100..2000 ms; costs 0.0010..0.0029 USD

@@ -9,7 +9,8 @@ from autoreply.services.modes import ModeChangeError, ReadinessNotMet, policy_mo
 class Command(BaseCommand):
     help = (
         "Set the auto-reply mode of INTENT_KEY's policy: off, shadow, draft or live. Live is refused until "
-        "the intent's shadow replies pass the readiness bar, unless --override-reason says why; every "
+        "the intent's shadow replies pass the readiness bar (the Wilson lower bound of their approval rate, "
+        "counting replies made since the template last changed), unless --override-reason says why; every "
         "change is kept in the policy audit log."
     )
 
