@@ -137,6 +137,6 @@ def decision_counts() -> DecisionCounts:
         shadow=shadow_replies().count(),
         blocked=decisions.filter(verdict=AutoReplyDecision.Verdict.BLOCKED).count(),
         undecided=Classification.objects.filter(
-            status=Classification.Status.DONE, current=True, autoreply_decision__isnull=True
+            status=Classification.Status.DONE, current=True, autoreply_decisions__isnull=True
         ).count(),
     )

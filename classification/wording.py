@@ -2,10 +2,7 @@
 
 import re
 
-# Below this many meaningful words a conversation says too little to act on without a person
-# ("Hi", "HEY HO!", "thanks", "order?"): the local tier lowers its confidence, and a pipeline
-# may record that a conversation was classified on too little text.
-MEANINGFUL_WORDS_MIN = 3
+from .models import ClassifierSettings
 
 # Whole phrases that carry no request, matched on lower-cased text with plain apostrophes.
 _PHRASES = [
@@ -69,3 +66,10 @@ def meaningful_word_count(text: str) -> int:
     text = ORDER_NUMBER.sub(" ordernumber ", "\n".join(lines))
     words = WORD.findall(PHRASE.sub(" ", text))
     return sum(1 for w in words if w not in FILLERS and not w.isdigit())
+
+
+def meaningful_words_min() -> int:
+    """Below this many meaningful words a text says too little to act on without a person ("Hi",
+    "HEY HO!", "thanks", "order?"): the local tier lowers its confidence, and the customer's next
+    message classifies the conversation again. One home: the admin's classifier settings."""
+    return ClassifierSettings.load().min_meaningful_words

@@ -10,7 +10,7 @@ import sklearn
 
 from bearscope.exceptions import BearScopeError
 
-from ..wording import MEANINGFUL_WORDS_MIN, meaningful_word_count
+from ..wording import meaningful_word_count, meaningful_words_min
 from .calibration import Calibration, Choice, choose, probability
 from .encoder import EncoderError, encoder_load
 from .features import Features, new_word_shares
@@ -47,9 +47,10 @@ class Prediction:
 
     Gates: `intent_confidence` (and so the others) is multiplied by ((1 - share of new words) /
     (1 - allowance))² clipped to [0, 1] (words the training data never had: off-topic text), and by
-    (meaningful words / MEANINGFUL_WORDS_MIN)² when the message has fewer than that minimum of
+    (meaningful words / minimum)² when the message has fewer than the minimum (ClassifierSettings) of
     meaningful words (classification.wording: "Hi", "HEY HO!", "thanks" have none). A message with
-    too few meaningful words therefore never routes at a threshold above 0.44.
+    too few meaningful words (under the default minimum of 3) therefore never routes at a threshold
+    above 0.44.
     """
 
     label: str
@@ -125,7 +126,8 @@ class LocalClassifier:
         intent = probability(choice.intent_inputs, cal.intent_weights, cal.intent_bias)
         label = np.minimum(probability(choice.label_inputs, cal.weights, cal.bias), intent)
         new_word_gate = np.clip((1 - new_words) / (1 - cal.new_word_allowance), 0, 1) ** 2
-        wording_gate = np.minimum(meaningful / MEANINGFUL_WORDS_MIN, 1) ** 2
+        minimum = meaningful_words_min()
+        wording_gate = np.minimum(meaningful / minimum, 1) ** 2 if minimum else np.ones(len(meaningful))
         gate = new_word_gate * wording_gate
         return Decision(choice=choice, intent_confidence=intent * gate, label_confidence=label * gate)
 

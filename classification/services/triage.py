@@ -10,6 +10,7 @@ from django.utils import timezone
 from bearscope.queue import enqueue_on_commit
 
 from ..models import Classification, ComplexityLevel, Intent, PriorityLevel, TriageReview
+from ..signals import triage_reviewed
 from .writeback import WRITEBACK_TASK
 
 CLAIM_MINUTES = 5
@@ -35,7 +36,8 @@ def triage_review_save(
     complexity: ComplexityLevel,
     note: str = "",
 ) -> TriageReview:
-    """Record a reviewer's decision and write the reviewed values back to Kustomer."""
+    """Record a reviewer's decision, write the reviewed values back to Kustomer, and let auto-reply
+    decide again on them."""
     if intent.parent_id is not None:
         raise ValueError("The intent must be a top-level intent.")
     if sub_intent is not None and sub_intent.parent_id != intent.pk:
@@ -61,4 +63,6 @@ def triage_review_save(
             updated_at=timezone.now(),
         )
         enqueue_on_commit(WRITEBACK_TASK, classification.pk, task_name=f"writeback-{classification.pk}")
+        # A correction is a decision: the auto-reply chain runs again on the reviewed values.
+        triage_reviewed.send(sender=TriageReview, review=review)
     return review
