@@ -12,7 +12,6 @@ from kustomer.payloads import email_headers, email_sender, message_is_outbound
 
 from ..models import (
     AutoReply,
-    AutoReplyDecision,
     AutoReplyPolicy,
     AutoReplySettings,
     Escalation,
@@ -116,11 +115,6 @@ def first_contact(ctx: Context) -> Verdict:
     conversation = ctx.conversation
     if AutoReply.objects.filter(conversation=conversation).exists():
         return Verdict(False, "this conversation already had an auto-reply")
-    if AutoReplyDecision.objects.filter(
-        conversation=conversation, verdict=AutoReplyDecision.Verdict.REPLY
-    ).exists():
-        # Shadow and draft replies count too: one reply per conversation, whatever the mode.
-        return Verdict(False, "an earlier decision already replied in this conversation")
     if Escalation.objects.filter(conversation=conversation).exists():
         return Verdict(False, "this conversation was escalated to a person")
     if conversation.messages.filter(direction=Message.Direction.OUT).exists():
