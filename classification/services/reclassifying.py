@@ -30,9 +30,9 @@ def _seen_until(classification: Classification):
 def reclassify_reason(*, classification: Classification, config: ClassifierSettings) -> str:
     """Why the conversation should be classified again now (a ReclassifyReason); empty: it should not.
 
-    Only a finished, current classification that a newer customer message did not reach, with no
-    review and no reply in the conversation yet, below the per-conversation cap; then only when it
-    went to triage or was made on too little text.
+    Only a finished, current classification that went to triage or was made on too little text, that
+    a newer customer message did not reach, with no review and no reply in the conversation yet,
+    below the per-conversation cap. The cheap questions come first: this runs on every inbound message.
     """
     done = Classification.Status.DONE
     if not config.enabled or not classification.current or classification.status != done:
@@ -40,6 +40,13 @@ def reclassify_reason(*, classification: Classification, config: ClassifierSetti
     conversation = classification.conversation
     inbound = conversation.messages.filter(direction=Message.Direction.IN)
     seen_until = _seen_until(classification)
+    if classification.route == Classification.Route.TRIAGE:
+        reason = ReclassifyReason.TRIAGE_UNREVIEWED
+    else:
+        seen = "\n".join(inbound.filter(created_at__lte=seen_until).values_list("body", flat=True))
+        if meaningful_word_count(seen) >= config.min_meaningful_words:
+            return ""
+        reason = ReclassifyReason.TOO_LITTLE_TEXT
     if not inbound.filter(created_at__gt=seen_until).exists():
         return ""  # the classification already read every message
     if TriageReview.objects.filter(classification__conversation=conversation).exists():
@@ -49,12 +56,7 @@ def reclassify_reason(*, classification: Classification, config: ClassifierSetti
     redone = Classification.objects.filter(conversation=conversation, reclassify_reason__in=AUTOMATIC)
     if redone.count() >= config.max_reclassifications:
         return ""
-    if classification.route == Classification.Route.TRIAGE:
-        return ReclassifyReason.TRIAGE_UNREVIEWED
-    seen = "\n".join(inbound.filter(created_at__lte=seen_until).values_list("body", flat=True))
-    if meaningful_word_count(seen) < config.min_meaningful_words:
-        return ReclassifyReason.TOO_LITTLE_TEXT
-    return ""
+    return reason
 
 
 def reclassification_request(*, conversation: Conversation, message: Message) -> Classification | None:
