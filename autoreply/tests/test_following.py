@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -113,6 +114,22 @@ class TestReclassification:
         replies = AutoReplyDecision.objects.filter(verdict="reply")
         assert [(d.classification_id, d.mode) for d in replies] == [(second.pk, "shadow")]
         assert ORDER_NUMBER in replies[0].body
+
+    def test_the_admin_shows_every_classification_of_the_conversation_with_why(
+        self, chat, following, admin_client
+    ):
+        following.script(reply_json(UNSURE), reply_json(WISMO))
+        chat.says("Hi", "where is my order BS-100234?")
+        first = classifications()[0]
+        page = admin_client.get(reverse("admin:classification_classification_change", args=[first.pk]))
+        history = page.content.decode().split("All classifications of this conversation")[1]
+        assert history.index("Triage") < history.index("Auto") and "(this one)" in history
+        assert "Customer wrote again while waiting in triage" in history
+        changelist = admin_client.get(
+            reverse("admin:classification_classification_changelist"),
+            {"reclassify_reason": "triage_unreviewed"},
+        )
+        assert changelist.context["cl"].result_count == 1
 
     def test_a_greeting_routed_automatically_is_classified_again_for_too_little_text(self, chat, following):
         following.script(reply_json({**UNSURE, "confidence": 0.95}), reply_json(WISMO))

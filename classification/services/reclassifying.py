@@ -112,7 +112,7 @@ def conversation_reclassify(*, classification_pk: int) -> Classification | None:
         )
         if old is None:
             return None
-        if old.status != Classification.Status.DONE:
+        if old.status != Classification.Status.DONE and config.enabled:
             return None  # still running: the sweeper asks again once it has finished
         reason = reclassify_reason(classification=old, config=config)
         fields = {"reclassify_due_at": None, "updated_at": now}
