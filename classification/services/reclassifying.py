@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.models import Schedule
 
+from bearscope.lanes import cluster_for
 from bearscope.queue import enqueue_each_on_commit, enqueue_on_commit
 from bearscope.sweeps import SWEEP_BATCH
 from kustomer.models import Conversation, Message
@@ -83,6 +84,7 @@ def reclassification_request(*, conversation: Conversation, message: Message) ->
         enqueue_on_commit(RECLASSIFY_TASK, current.pk, task_name=f"reclassify-{current.pk}")
         return current
     # One schedule per classification, moved by every message: the burst's last message sets the time.
+    # Its cluster's scheduler runs it, in the decisions lane (bearscope.lanes).
     Schedule.objects.update_or_create(
         name=f"reclassify-{current.pk}",
         defaults={
@@ -91,6 +93,7 @@ def reclassification_request(*, conversation: Conversation, message: Message) ->
             "schedule_type": Schedule.ONCE,
             "repeats": -1,
             "next_run": due,
+            "cluster": cluster_for(RECLASSIFY_TASK),
         },
     )
     return current
