@@ -4,6 +4,10 @@ import re
 
 from .models import ClassifierSettings
 
+# The admin's setting (ClassifierSettings.min_meaningful_words) is the one home; this is its default,
+# read from the field, for training and for code that has no database at hand.
+MEANINGFUL_WORDS_DEFAULT: int = ClassifierSettings._meta.get_field("min_meaningful_words").default
+
 # Whole phrases that carry no request, matched on lower-cased text with plain apostrophes.
 _PHRASES = [
     r"(?:hi|hello|hey|hiya) (?:there|all|everyone|guys|team|folks)",
