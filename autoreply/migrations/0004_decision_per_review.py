@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('autoreply', '0003_attribute_names_moved'),
-        ('classification', '0009_reclassification'),
+        ('classification', '0010_reclassification'),
         ('kustomer', '0006_people'),
     ]
 
