@@ -11,11 +11,11 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from autoreply.models import AutoReplyDecision
-from autoreply.services.deciding import review_autoreply
+from autoreply.services.deciding import review_autoreply, review_decisions_sweep
 from bearscope.testing.factories import UserFactory
 from bearscope.testing.messages_server import reply_json
 from classification import tasks as classification_tasks
-from classification.models import Classification, ClassifierSettings, Intent, PriorityLevel
+from classification.models import Classification, ClassifierSettings, Intent, PriorityLevel, TriageReview
 from classification.selectors import triage_waiting
 from classification.services.triage import triage_review_save
 from kustomer.tests.helpers import post_webhook
@@ -203,6 +203,20 @@ class TestBurst:
         text = str(following.message_requests[1]["body"])
         assert all(part in text for part in ("I ordered boots", "order BS-100234", "where are they?"))
 
+    def test_a_lost_schedule_is_picked_up_by_the_sweeper(
+        self, chat, following, django_capture_on_commit_callbacks
+    ):
+        ClassifierSettings.objects.filter(pk=1).update(reclassify_debounce_seconds=20)
+        following.script(reply_json(UNSURE), reply_json(WISMO))
+        chat.says("Hi", "where is my order BS-100234?")
+        Schedule.objects.all().delete()
+        Classification.objects.filter(current=True).update(
+            reclassify_due_at=timezone.now() - timedelta(minutes=3)
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            classification_tasks.sweep()
+        assert [c.reclassify_reason for c in classifications()] == ["", "triage_unreviewed"]
+
 
 class TestReviewDecides:
     def _triage(self, chat, following, classifier_answer: dict) -> Classification:
@@ -275,6 +289,23 @@ class TestReviewDecides:
         )
         decision = AutoReplyDecision.objects.get(triage_review=review)
         assert (decision.verdict, decision.reason) == ("blocked", "first_contact")
+
+    def test_a_review_whose_decision_was_lost_is_decided_by_the_sweeper(
+        self, chat, following, reviewer, django_capture_on_commit_callbacks
+    ):
+        classification = self._triage(chat, following, {**WISMO, "confidence": 0.7})
+        review = self._review(
+            classification,
+            reviewer,
+            django_capture_on_commit_callbacks,
+            intent="shipping_issue",
+            sub_intent="status",
+        )
+        AutoReplyDecision.objects.filter(triage_review=review).delete()
+        TriageReview.objects.filter(pk=review.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+        with django_capture_on_commit_callbacks(execute=True):
+            assert review_decisions_sweep() == [review.pk]
+        assert AutoReplyDecision.objects.get(triage_review=review).verdict == "reply"
 
     def test_a_review_decides_once_and_never_a_second_reply(
         self, chat, following, reviewer, django_capture_on_commit_callbacks
