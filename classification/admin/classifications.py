@@ -2,6 +2,8 @@
 
 from django.contrib import admin, messages
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from kustomer.models import Conversation
@@ -132,9 +134,11 @@ class ClassificationAdmin(admin.ModelAdmin):
                 (
                     (
                         reverse("admin:classification_classification_change", args=[row.pk]),
-                        row.classified_at or row.created_at,
+                        date_format(
+                            timezone.localtime(row.classified_at or row.created_at), "DATETIME_FORMAT"
+                        ),
                         " (this one)" if row.pk == obj.pk else "",
-                        row.sub_intent or row.intent or "no intent",
+                        " / ".join(i.name for i in (row.intent, row.sub_intent) if i) or "no intent",
                         row.get_route_display() or row.get_status_display(),
                         f"; {row.get_reclassify_reason_display()}" if row.reclassify_reason else "",
                     )
