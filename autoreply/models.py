@@ -330,14 +330,23 @@ class PolicyAudit(TimeStampedModel):
 
 
 class AutoReplyDecision(TimeStampedModel):
-    """What the guardrail chain decided for one classification, every check with verdict and reason."""
+    """What the guardrail chain decided for one classification (or its review), every check with verdict
+    and reason."""
 
     class Verdict(models.TextChoices):
         REPLY = "reply", "Reply"
         BLOCKED = "blocked", "Blocked"
 
-    classification = models.OneToOneField(
-        "classification.Classification", on_delete=models.CASCADE, related_name="autoreply_decision"
+    classification = models.ForeignKey(
+        "classification.Classification", on_delete=models.CASCADE, related_name="autoreply_decisions"
+    )
+    triage_review = models.OneToOneField(
+        "classification.TriageReview",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="autoreply_decision",
+        help_text="Set when the chain ran again on a reviewer's confirmation or correction.",
     )
     conversation = models.ForeignKey(
         "kustomer.Conversation", on_delete=models.CASCADE, related_name="autoreply_decisions"
@@ -356,6 +365,14 @@ class AutoReplyDecision(TimeStampedModel):
     class Meta:
         permissions = [("review_reply", "Can review shadow replies")]
         indexes = [models.Index(fields=["mode", "verdict", "created_at"], name="decision_mode_verdict")]
+        constraints = [
+            # One decision per classification as classified, and one more per review of it.
+            models.UniqueConstraint(
+                fields=["classification"],
+                condition=Q(triage_review__isnull=True),
+                name="decision_one_per_classification",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.conversation}: {self.verdict} ({self.reason or self.mode})"

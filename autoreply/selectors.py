@@ -198,6 +198,6 @@ def decision_counts() -> DecisionCounts:
         in_triage=blocked.filter(reason=BlockReason.CLASSIFICATION).count(),
         no_policy=blocked.filter(reason=BlockReason.INTENT, policy__isnull=True).count(),
         undecided=Classification.objects.filter(
-            status=Classification.Status.DONE, current=True, autoreply_decision__isnull=True
+            status=Classification.Status.DONE, current=True, autoreply_decisions__isnull=True
         ).count(),
     )

@@ -1,7 +1,7 @@
 """django-q2 entry points of the auto-reply pipeline: take ids, call one service."""
 
 from bearscope.sweeps import sweep_run
-from classification.models import Classification
+from classification.models import Classification, TriageReview
 
 from .models import AutoReply, Escalation
 from .services import deciding, delivery, escalation
@@ -9,6 +9,11 @@ from .services import deciding, delivery, escalation
 
 def classification_autoreply(classification_pk: int) -> str:
     decision = deciding.classification_autoreply(classification_pk=classification_pk)
+    return f"{decision.verdict} {decision.reason or decision.mode}" if decision else "not decided"
+
+
+def review_autoreply(review_pk: int) -> str:
+    decision = deciding.review_autoreply(review_pk=review_pk)
     return f"{decision.verdict} {decision.reason or decision.mode}" if decision else "not decided"
 
 
@@ -28,6 +33,7 @@ def sweep() -> str:
         sweeper="Auto-reply sweeper",
         steps=[
             ("classifications to decide", Classification, deciding.decisions_sweep),
+            ("triage reviews to decide", TriageReview, deciding.review_decisions_sweep),
             ("replies", AutoReply, delivery.replies_sweep),
             ("escalations", Escalation, escalation.escalations_sweep),
         ],

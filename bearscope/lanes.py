@@ -20,8 +20,10 @@ CLUSTERS = {
 TASK_LANES = {
     "kustomer.tasks.webhook_event_process": EVENTS,
     "classification.tasks.conversation_classify": DECISIONS,
+    "classification.tasks.conversation_reclassify": DECISIONS,
     "classification.tasks.classification_write_back": DECISIONS,
     "autoreply.tasks.classification_autoreply": DECISIONS,
+    "autoreply.tasks.review_autoreply": DECISIONS,
     "autoreply.tasks.reply_deliver": DECISIONS,
     "autoreply.tasks.escalation_apply": DECISIONS,
 }

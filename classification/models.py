@@ -11,7 +11,7 @@ from django.db.models import Q
 
 from bearscope.models import SingletonModel, TimeStampedModel
 
-from .reasons import ProviderReason, RouteReason
+from .reasons import ProviderReason, ReclassifyReason, RouteReason
 
 UNIT_INTERVAL = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))]
 
@@ -204,6 +204,23 @@ class ClassifierSettings(SingletonModel):
         help_text="The retrain schedule trains a new local model once this many triage reviews have "
         "arrived since the active one was trained.",
     )
+    min_meaningful_words = models.PositiveSmallIntegerField(
+        default=3,
+        verbose_name="minimum meaningful words",
+        help_text="Fewer words that say what the customer wants (greetings, thanks and fillers do not "
+        "count) is too little text: the local classifier lowers its confidence, and the customer's next "
+        "message classifies the conversation again.",
+    )
+    max_reclassifications = models.PositiveSmallIntegerField(
+        default=3,
+        help_text="At most this many automatic re-classifications per conversation (0: never).",
+    )
+    reclassify_debounce_seconds = models.PositiveIntegerField(
+        default=20,
+        verbose_name="re-classification wait (seconds)",
+        help_text="Wait this long after the customer's latest message before classifying again, so "
+        "that a burst of messages gives one re-classification.",
+    )
 
     audit_share = models.DecimalField(
         max_digits=4,
@@ -272,7 +289,7 @@ class Classification(TimeStampedModel):
     conversation = models.ForeignKey(
         "kustomer.Conversation", on_delete=models.CASCADE, related_name="classifications"
     )
-    current = models.BooleanField(default=True, help_text="False once re-classified on purpose.")
+    current = models.BooleanField(default=True, help_text="False once classified again: kept as history.")
     status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
     started_at = models.DateTimeField(
         null=True, blank=True, help_text="When a worker last took it; a stale start is taken again."
@@ -345,6 +362,19 @@ class Classification(TimeStampedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     claimed_until = models.DateTimeField(null=True, blank=True)
+    reclassify_reason = models.CharField(
+        max_length=32,
+        blank=True,
+        choices=ReclassifyReason,
+        verbose_name="re-classified because",
+        help_text="Why this conversation was classified again (empty: its first classification).",
+    )
+    reclassify_due_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="A newer customer message asks for a re-classification at this time.",
+    )
 
     class Meta:
         constraints = [

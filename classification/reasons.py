@@ -33,6 +33,14 @@ class ProviderReason(models.TextChoices):
     NO_CLASSIFIER = "no_classifier", "No classifier configured"
 
 
+class ReclassifyReason(models.TextChoices):
+    """Why a conversation was classified again."""
+
+    TRIAGE_UNREVIEWED = "triage_unreviewed", "Customer wrote again while waiting in triage"
+    TOO_LITTLE_TEXT = "too_little_text", "Customer wrote again after too little text"
+    MANUAL = "manual", "Classified again from the admin"
+
+
 def reason_label(reason: str) -> str:
     """A triage reason in the reviewers' words (an unknown one made readable)."""
     if reason in RouteReason.values:

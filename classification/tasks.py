@@ -6,7 +6,7 @@ from kustomer.models import Conversation
 from .local import services as local_services
 from .local.model import LocalModelError
 from .models import Classification
-from .services import classifying, writeback
+from .services import classifying, reclassifying, writeback
 
 
 def conversation_classify(conversation_pk: int) -> str:
@@ -14,17 +14,24 @@ def conversation_classify(conversation_pk: int) -> str:
     return classification.route or classification.status if classification else "disabled"
 
 
+def conversation_reclassify(classification_pk: int) -> str:
+    classification = reclassifying.conversation_reclassify(classification_pk=classification_pk)
+    return f"re-classified: {classification.route or classification.status}" if classification else "not due"
+
+
 def classification_write_back(classification_pk: int) -> str:
     return writeback.classification_write_back(classification_pk=classification_pk).writeback_status
 
 
 def sweep() -> str:
-    """Periodic: re-enqueue stuck classifications and write-backs that failed or never ran."""
+    """Periodic: re-enqueue stuck classifications, write-backs that failed or never ran, and
+    re-classifications long due."""
     return sweep_run(
         sweeper="Classification sweeper",
         steps=[
             ("conversations to classify", Conversation, classifying.classification_stuck_sweep),
             ("write-backs", Classification, writeback.writeback_sweep),
+            ("re-classifications due", Classification, reclassifying.reclassifications_due_sweep),
         ],
     ).summary
 

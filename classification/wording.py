@@ -2,10 +2,11 @@
 
 import re
 
-# Below this many meaningful words a conversation says too little to act on without a person
-# ("Hi", "HEY HO!", "thanks", "order?"): the local tier lowers its confidence, and a pipeline
-# may record that a conversation was classified on too little text.
-MEANINGFUL_WORDS_MIN = 3
+from .models import ClassifierSettings
+
+# The admin's setting (ClassifierSettings.min_meaningful_words) is the one home; this is its default,
+# read from the field, for training and for code that has no database at hand.
+MEANINGFUL_WORDS_DEFAULT: int = ClassifierSettings._meta.get_field("min_meaningful_words").default
 
 # Whole phrases that carry no request, matched on lower-cased text with plain apostrophes.
 _PHRASES = [
@@ -69,3 +70,10 @@ def meaningful_word_count(text: str) -> int:
     text = ORDER_NUMBER.sub(" ordernumber ", "\n".join(lines))
     words = WORD.findall(PHRASE.sub(" ", text))
     return sum(1 for w in words if w not in FILLERS and not w.isdigit())
+
+
+def meaningful_words_min() -> int:
+    """Below this many meaningful words a text says too little to act on without a person ("Hi",
+    "HEY HO!", "thanks", "order?"): the local tier lowers its confidence, and the customer's next
+    message classifies the conversation again. One home: the admin's classifier settings."""
+    return ClassifierSettings.load().min_meaningful_words

@@ -1,11 +1,13 @@
 """The ops leaders' insights admin: root causes, resolution methods, policy, analyses."""
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 
 from bearscope.admin import SingletonAdmin
 from bearscope.llm import price_list
+from kustomer.models import Agent, Team
+from kustomer.selectors import people_names
 
 from .models import AgentPolicy, ConversationAnalysis, InsightsSettings, ResolutionMethod, RootCause
 from .services import extractions_retry
@@ -41,7 +43,7 @@ class ConversationAnalysisAdmin(admin.ModelAdmin):
         "current",
         "resolved_at",
         "intent",
-        "agent",
+        "agent_name",
         "effort_score",
         "root_cause",
         "resolution_method",
@@ -55,7 +57,7 @@ class ConversationAnalysisAdmin(admin.ModelAdmin):
     actions = ["retry_extraction"]
     fieldsets = (
         (None, {"fields": ("conversation", "occurrence", "current", "status", "resolved_at", "analysed_at")}),
-        ("Filters", {"fields": ("intent", "route", "channel", "team", "agent")}),
+        ("Filters", {"fields": ("intent", "route", "channel", "team", "agent", "people")}),
         (
             "Computed",
             {
@@ -112,7 +114,30 @@ class ConversationAnalysisAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj=None):
         # Analyses are results: the admin shows them and retries extraction, it does not edit them.
-        return [f.name for f in self.model._meta.fields]
+        return [*(f.name for f in self.model._meta.fields), "people"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # Names in the list's one query; an id the sync has not seen is marked in agent_name.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                synced_agent=Subquery(Agent.objects.filter(kustomer_id=OuterRef("agent")).values("name")[:1]),
+                synced_team=Subquery(Team.objects.filter(kustomer_id=OuterRef("team")).values("name")[:1]),
+            )
+        )
+
+    @admin.display(description="Agent", ordering="synced_agent")
+    def agent_name(self, obj: ConversationAnalysis) -> str:
+        if not obj.agent:
+            return "Unassigned"
+        return obj.synced_agent or f"Unknown agent ({obj.agent})"
+
+    @admin.display(description="Agent and team by name")
+    def people(self, obj: ConversationAnalysis) -> str:
+        names = people_names(user_ids=[obj.agent], team_ids=[obj.team])
+        agent = names[obj.agent].name if obj.agent else "Unassigned"
+        return f"{agent} · {names[obj.team].name if obj.team else 'No team'}"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -10,8 +10,10 @@ signal gets `conversation` (a kustomer.models.Conversation) and `event` (the Web
   reopen: the next occurrence). Receiver: intelligence.receivers.on_resolved → schedules the
   analysis (intelligence.services.analysis_schedule) after the quiet period.
 - `customer_message_received` (also `message`): each new inbound message mirrored, not a duplicate.
-  Receiver: autoreply.receivers.on_customer_message → autoreply's escalation_open (a customer who
-  writes again after an auto-reply gets a person).
+  Receivers: autoreply.receivers.on_customer_message → autoreply's escalation_open (a customer who
+  writes again after an auto-reply gets a person); classification.receivers.on_customer_message →
+  reclassification_request (a conversation waiting in triage or classified on too little text is
+  classified again).
 """
 
 from django.dispatch import Signal

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from classification.models import Classification
+from classification.models import Classification, TriageReview
 from kustomer.client import KustomerClient
 from kustomer.models import Message
 
@@ -74,6 +74,8 @@ class Context:
     inbound: Message | None
     outcome: Outcome
     values: dict[str, str | None] = field(default_factory=dict)
+    # Set when the chain runs on a reviewer's values; `classification` then carries them.
+    review: TriageReview | None = None
 
     @property
     def conversation(self):

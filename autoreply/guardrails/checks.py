@@ -1,10 +1,11 @@
 """The checks, in the order they run; Kustomer is asked only once every local check has passed."""
 
+import copy
 import re
 from collections.abc import Callable
 from decimal import Decimal
 
-from classification.models import Classification, Sentiment
+from classification.models import Classification, Sentiment, TriageReview
 from kustomer.client import KustomerClient
 from kustomer.models import Message
 from kustomer.payloads import customer_verified_contacts, email_headers, email_sender, message_is_outbound
@@ -72,7 +73,13 @@ def switch(ctx: Context) -> Verdict:
     return Verdict(on, "auto-replies are on" if on else "the global switch is off")
 
 
+def _review_words(review: TriageReview) -> str:
+    return "confirmed in triage" if review.agreed else "corrected in triage"
+
+
 def routed(ctx: Context) -> Verdict:
+    if ctx.review is not None:
+        return Verdict(True, f"{_review_words(ctx.review)}: a person's intent counts as routed")
     classification = ctx.classification
     if classification.route == Classification.Route.AUTO:
         return Verdict(True, "routed automatically")
@@ -88,6 +95,8 @@ def intent(ctx: Context) -> Verdict:
 
 
 def confidence(ctx: Context) -> Verdict:
+    if ctx.review is not None:
+        return Verdict(True, f"{_review_words(ctx.review)}: a person's intent counts as certain")
     threshold = ctx.policy.threshold if ctx.policy else Decimal("1")
     classification = ctx.classification
     # A policy on a sub-intent needs the sub-intent to be right too: the local classifier says how
@@ -249,10 +258,27 @@ def _inbound(classification: Classification) -> Message | None:
     )
 
 
+def reviewed(classification: Classification, review: TriageReview) -> Classification:
+    """The classification as the reviewer left it (unsaved): their intent, routed and certain."""
+    values = copy.copy(classification)
+    values.intent, values.sub_intent = review.intent, review.sub_intent
+    values.priority, values.complexity = review.priority, review.complexity
+    values.route, values.route_reason, values.confidence = Classification.Route.AUTO, "", 1.0
+    return values
+
+
 def guardrails_run(
-    *, classification: Classification, config: AutoReplySettings, client: KustomerClient
+    *,
+    classification: Classification,
+    config: AutoReplySettings,
+    client: KustomerClient,
+    review: TriageReview | None = None,
 ) -> Outcome:
-    """Every check with its verdict and reason: the local ones all, then Kustomer's one by one."""
+    """Every check with its verdict and reason: the local ones all, then Kustomer's one by one.
+
+    With a review, the chain runs on the reviewer's values; every other check applies as usual."""
+    if review is not None:
+        classification = reviewed(classification, review)
     policy = policy_for(classification)
     inbound = _inbound(classification)
     conversation = classification.conversation
@@ -267,6 +293,7 @@ def guardrails_run(
         policy=policy,
         inbound=inbound,
         outcome=outcome,
+        review=review,
     )
     for check, run in LOCAL_CHECKS:
         outcome.chain.record(check, run(ctx))

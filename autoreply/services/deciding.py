@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from bearscope.queue import enqueue_each_on_commit, enqueue_on_commit
 from bearscope.sweeps import SWEEP_BATCH
-from classification.models import Classification
+from classification.models import Classification, TriageReview
 from kustomer.client import KustomerError, client_get
 
 from ..guardrails import guardrails_run
@@ -19,6 +19,7 @@ from .delivery import REPLY_TASK, reply_deliver
 logger = logging.getLogger(__name__)
 
 DECIDE_TASK = "autoreply.tasks.classification_autoreply"
+REVIEW_DECIDE_TASK = "autoreply.tasks.review_autoreply"
 # How long after its classification a conversation may still get its first auto-reply decision
 # (the sweeper retries decisions Kustomer could not help with, or whose task was lost).
 DECIDE_WINDOW = timedelta(hours=1)
@@ -31,35 +32,67 @@ def classification_autoreply_enqueue(*, classification: Classification) -> None:
 
 def classification_autoreply(*, classification_pk: int) -> AutoReplyDecision | None:
     """Run the guardrail chain for a classification once and act on the mode; safe to run again."""
-    existing = AutoReplyDecision.objects.filter(classification_id=classification_pk).first()
+    existing = AutoReplyDecision.objects.filter(
+        classification_id=classification_pk, triage_review__isnull=True
+    ).first()
     if existing is not None:
-        reply = AutoReply.objects.filter(decision=existing, state=AutoReply.State.PENDING).first()
-        if reply is not None:
-            reply_deliver(reply_pk=reply.pk)
-        return existing
+        return _existing(existing)
     classification = Classification.objects.select_related(
         "conversation__customer", "intent", "sub_intent"
     ).get(pk=classification_pk)
+    return _decide(classification, review=None)
+
+
+def review_autoreply_enqueue(*, review: TriageReview) -> None:
+    enqueue_on_commit(REVIEW_DECIDE_TASK, review.pk, task_name=f"autoreply-review-{review.pk}")
+
+
+def review_autoreply(*, review_pk: int) -> AutoReplyDecision | None:
+    """Run the guardrail chain again on a reviewer's values (their intent counts as routed and certain);
+    once per review, and never a second reply in the conversation."""
+    existing = AutoReplyDecision.objects.filter(triage_review_id=review_pk).first()
+    if existing is not None:
+        return _existing(existing)
+    review = TriageReview.objects.select_related(
+        "classification__conversation__customer", "intent", "sub_intent", "priority", "complexity"
+    ).get(pk=review_pk)
+    return _decide(review.classification, review=review)
+
+
+def _existing(decision: AutoReplyDecision) -> AutoReplyDecision:
+    reply = AutoReply.objects.filter(decision=decision, state=AutoReply.State.PENDING).first()
+    if reply is not None:
+        reply_deliver(reply_pk=reply.pk)
+    return decision
+
+
+def _decide(classification: Classification, *, review: TriageReview | None) -> AutoReplyDecision | None:
     if classification.status != Classification.Status.DONE or not classification.current:
-        return None
+        return None  # classified again since: the newer classification decides
     config = AutoReplySettings.load()
     try:
-        outcome = guardrails_run(classification=classification, config=config, client=client_get())
+        outcome = guardrails_run(
+            classification=classification, config=config, client=client_get(), review=review
+        )
     except KustomerError as exc:
         # Unable to check safely now: nothing is sent. The sweeper asks again while a reply would
         # still be timely; after that the decision says why for the admin.
-        logger.warning("Auto-reply checks for classification %s failed: %s", classification_pk, exc)
-        classified_at = classification.classified_at or classification.created_at
-        if classified_at > timezone.now() - DECIDE_WINDOW:
+        logger.warning("Auto-reply checks for classification %s failed: %s", classification.pk, exc)
+        decided_at = (
+            review.created_at if review else (classification.classified_at or classification.created_at)
+        )
+        if decided_at > timezone.now() - DECIDE_WINDOW:
             return None
         return _decision_save(
             classification,
+            review=review,
             verdict=AutoReplyDecision.Verdict.BLOCKED,
             reason=BlockReason.KUSTOMER_UNAVAILABLE,
             checks=[{"check": Check.KUSTOMER, "passed": False, "reason": str(exc)[:500]}],
         )
     decision = _decision_save(
         classification,
+        review=review,
         verdict=AutoReplyDecision.Verdict.REPLY if outcome.reply else AutoReplyDecision.Verdict.BLOCKED,
         reason=outcome.chain.blocked_by,
         checks=outcome.chain.checks,
@@ -79,16 +112,22 @@ def classification_autoreply(*, classification_pk: int) -> AutoReplyDecision | N
     return decision
 
 
-def _decision_save(classification: Classification, **fields) -> AutoReplyDecision:
-    """Insert the decision (the unique classification decides a race) and claim the conversation's reply."""
+def _decision_save(
+    classification: Classification, *, review: TriageReview | None, **fields
+) -> AutoReplyDecision:
+    """Insert the decision (the unique classification or review decides a race) and claim the
+    conversation's reply."""
     with transaction.atomic():
         try:
             with transaction.atomic():
                 decision = AutoReplyDecision.objects.create(
-                    classification=classification, conversation=classification.conversation, **fields
+                    classification=classification,
+                    triage_review=review,
+                    conversation=classification.conversation,
+                    **fields,
                 )
         except IntegrityError:
-            return AutoReplyDecision.objects.get(classification=classification)
+            return AutoReplyDecision.objects.get(classification=classification, triage_review=review)
         if decision.verdict != AutoReplyDecision.Verdict.REPLY or decision.mode not in (
             Mode.DRAFT,
             Mode.LIVE,
@@ -139,10 +178,25 @@ def decisions_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> list[int
         Classification.objects.filter(
             status=Classification.Status.DONE,
             current=True,
-            autoreply_decision__isnull=True,
+            autoreply_decisions__isnull=True,
             classified_at__gte=now - DECIDE_WINDOW - older_than,
             classified_at__lt=now - older_than,
         ).values_list("pk", flat=True)[:SWEEP_BATCH]
     )
     enqueue_each_on_commit(DECIDE_TASK, waiting, name="autoreply")
+    return waiting
+
+
+def review_decisions_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> list[int]:
+    """Re-enqueue recent triage reviews of current classifications that have no decision yet."""
+    now = timezone.now()
+    waiting = list(
+        TriageReview.objects.filter(
+            classification__current=True,
+            autoreply_decision__isnull=True,
+            created_at__gte=now - DECIDE_WINDOW - older_than,
+            created_at__lt=now - older_than,
+        ).values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    enqueue_each_on_commit(REVIEW_DECIDE_TASK, waiting, name="autoreply-review")
     return waiting

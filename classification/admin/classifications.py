@@ -1,6 +1,10 @@
 """Admin of classifications (with their inputs, costs and write-back) and triage reviews."""
 
 from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 
 from kustomer.models import Conversation
 
@@ -37,10 +41,12 @@ class ClassificationAdmin(admin.ModelAdmin):
         "writeback_status",
         "classified_at",
         "current",
+        "reclassify_reason",
     )
     list_filter = (
         "route",
         "route_reason",
+        "reclassify_reason",
         "provider",
         "provider_reason",
         "writeback_status",
@@ -62,6 +68,8 @@ class ClassificationAdmin(admin.ModelAdmin):
                 "fields": (
                     "conversation",
                     "current",
+                    "reclassify_reason",
+                    "conversation_history",
                     "status",
                     "intent",
                     "sub_intent",
@@ -111,11 +119,41 @@ class ClassificationAdmin(admin.ModelAdmin):
         ),
     )
 
+    readonly_fields = ("conversation_history",)
+
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="All classifications of this conversation")
+    def conversation_history(self, obj: Classification) -> str:
+        rows = (
+            Classification.objects.filter(conversation_id=obj.conversation_id)
+            .select_related("intent", "sub_intent")
+            .order_by("created_at", "pk")
+        )
+        return format_html(
+            "<ol>{}</ol>",
+            format_html_join(
+                "",
+                '<li><a href="{}">{}</a>{} — {}, {}{}</li>',
+                (
+                    (
+                        reverse("admin:classification_classification_change", args=[row.pk]),
+                        date_format(
+                            timezone.localtime(row.classified_at or row.created_at), "DATETIME_FORMAT"
+                        ),
+                        " (this one)" if row.pk == obj.pk else "",
+                        " / ".join(i.name for i in (row.intent, row.sub_intent) if i) or "no intent",
+                        row.get_route_display() or row.get_status_display(),
+                        f"; {row.get_reclassify_reason_display()}" if row.reclassify_reason else "",
+                    )
+                    for row in rows
+                ),
+            ),
+        )
 
     def has_reclassify_permission(self, request) -> bool:
         return request.user.has_perm("classification.add_classification")

@@ -139,6 +139,15 @@ class ClassifierSettingsAdmin(SingletonAdmin):
                 "fields": ("audit_share", "audit_window", "audit_agreement_floor"),
             },
         ),
+        (
+            "Following the conversation",
+            {
+                "description": "A customer's next message classifies the conversation again when it "
+                "waits in triage unreviewed, or was classified on too little text; never after a "
+                "review or a reply.",
+                "fields": ("min_meaningful_words", "max_reclassifications", "reclassify_debounce_seconds"),
+            },
+        ),
     )
 
     readonly_fields = ("active_local_model",)

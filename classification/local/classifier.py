@@ -10,7 +10,7 @@ import sklearn
 
 from bearscope.exceptions import BearScopeError
 
-from ..wording import MEANINGFUL_WORDS_MIN, meaningful_word_count
+from ..wording import MEANINGFUL_WORDS_DEFAULT, meaningful_word_count
 from .calibration import Calibration, Choice, choose, probability
 from .encoder import EncoderError, encoder_load
 from .features import Features, new_word_shares
@@ -47,9 +47,10 @@ class Prediction:
 
     Gates: `intent_confidence` (and so the others) is multiplied by ((1 - share of new words) /
     (1 - allowance))² clipped to [0, 1] (words the training data never had: off-topic text), and by
-    (meaningful words / MEANINGFUL_WORDS_MIN)² when the message has fewer than that minimum of
+    (meaningful words / minimum)² when the message has fewer than the minimum (ClassifierSettings) of
     meaningful words (classification.wording: "Hi", "HEY HO!", "thanks" have none). A message with
-    too few meaningful words therefore never routes at a threshold above 0.44.
+    too few meaningful words (under the default minimum of 3) therefore never routes at a threshold
+    above 0.44.
     """
 
     label: str
@@ -112,7 +113,13 @@ class LocalClassifier:
         embeddings = encoder_load().embed(texts)
         return np.asarray(matrix @ self.weights) + embeddings @ self.embedding_weights + self.intercept
 
-    def decide(self, scores: np.ndarray, new_words: np.ndarray, meaningful: np.ndarray) -> Decision:
+    def decide(
+        self,
+        scores: np.ndarray,
+        new_words: np.ndarray,
+        meaningful: np.ndarray,
+        minimum: int = MEANINGFUL_WORDS_DEFAULT,
+    ) -> Decision:
         """The best intent and label per message with their gated, calibrated confidences.
 
         A message about something else entirely can still score high on one stray word ("blocked")
@@ -125,11 +132,17 @@ class LocalClassifier:
         intent = probability(choice.intent_inputs, cal.intent_weights, cal.intent_bias)
         label = np.minimum(probability(choice.label_inputs, cal.weights, cal.bias), intent)
         new_word_gate = np.clip((1 - new_words) / (1 - cal.new_word_allowance), 0, 1) ** 2
-        wording_gate = np.minimum(meaningful / MEANINGFUL_WORDS_MIN, 1) ** 2
+        wording_gate = np.minimum(meaningful / minimum, 1) ** 2 if minimum else np.ones(len(meaningful))
         gate = new_word_gate * wording_gate
         return Decision(choice=choice, intent_confidence=intent * gate, label_confidence=label * gate)
 
-    def predict_many(self, texts: Sequence[str], allowed: Iterable[str] | None = None) -> list[Prediction]:
+    def predict_many(
+        self,
+        texts: Sequence[str],
+        allowed: Iterable[str] | None = None,
+        *,
+        meaningful_min: int = MEANINGFUL_WORDS_DEFAULT,
+    ) -> list[Prediction]:
         """Best intent and label per text; with `allowed`, only those labels compete (the rest of the
         taxonomy)."""
         scores = self.scores(texts)
@@ -142,7 +155,7 @@ class LocalClassifier:
             scores[:, mask] = scores.min() - 1000
         new_words = new_word_shares(texts, self.known_words)
         meaningful = np.array([meaningful_word_count(text) for text in texts])
-        decision = self.decide(scores, new_words, meaningful)
+        decision = self.decide(scores, new_words, meaningful, meaningful_min)
         runner_up_scores = scores.copy()
         runner_up_scores[np.arange(len(texts)), decision.choice.label] = -np.inf
         runner_up_scores[:, ~self.answerable[self.label_intent]] = -np.inf
@@ -168,8 +181,14 @@ class LocalClassifier:
             )
         return predictions
 
-    def predict(self, text: str, allowed: Iterable[str] | None = None) -> Prediction:
-        return self.predict_many([text], allowed)[0]
+    def predict(
+        self,
+        text: str,
+        allowed: Iterable[str] | None = None,
+        *,
+        meaningful_min: int = MEANINGFUL_WORDS_DEFAULT,
+    ) -> Prediction:
+        return self.predict_many([text], allowed, meaningful_min=meaningful_min)[0]
 
 
 def answerable(intents: Sequence[str]) -> np.ndarray:

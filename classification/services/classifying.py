@@ -23,7 +23,7 @@ from kustomer.models import Conversation
 from ..local.services import local_model_active
 from ..models import Classification, ClassifierSettings, ComplexityLevel, Intent, PriorityLevel
 from ..prompting import ClassifierOutput, static_prompt_build
-from ..reasons import ProviderReason, RouteReason
+from ..reasons import ProviderReason, ReclassifyReason, RouteReason
 from ..redaction import PromptInput, prompt_input_build
 from .local_answer import LocalModel, local_answer_apply, local_predict
 from .routing import classification_route
@@ -220,6 +220,9 @@ def conversations_reclassify(*, conversations) -> int:
     with transaction.atomic():
         for conversation in conversations:
             Classification.objects.filter(conversation=conversation, current=True).update(current=False)
+            Classification.objects.create(
+                conversation=conversation, reclassify_reason=ReclassifyReason.MANUAL
+            )
             conversation_classify_enqueue(conversation=conversation)
             count += 1
     return count

@@ -18,6 +18,7 @@ from ..models import (
     LocalModelVersion,
     PriorityLevel,
 )
+from ..wording import meaningful_words_min
 from .routing import threshold_for
 
 # Best effort for the local classifier, which extracts nothing: order numbers like BS-100234.
@@ -32,7 +33,11 @@ def local_predict(classification: Classification, local: LocalModel) -> Predicti
     version, model = local
     started = time.monotonic()
     try:
-        prediction = model.predict(local_text(classification.prompt_input), allowed=taxonomy_labels())
+        prediction = model.predict(
+            local_text(classification.prompt_input),
+            allowed=taxonomy_labels(),
+            meaningful_min=meaningful_words_min(),
+        )
     except LocalModelError:
         return None
     classification.local_model = version

@@ -10,6 +10,7 @@ from django.utils import timezone
 from bearscope.queue import enqueue_on_commit
 
 from ..models import Classification, ComplexityLevel, Intent, PriorityLevel, TriageReview
+from ..signals import triage_reviewed
 from .audit import audit_drift_check
 from .writeback import WRITEBACK_TASK
 
@@ -36,7 +37,8 @@ def triage_review_save(
     complexity: ComplexityLevel,
     note: str = "",
 ) -> TriageReview:
-    """Record a reviewer's decision and write the reviewed values back to Kustomer."""
+    """Record a reviewer's decision, write the reviewed values back to Kustomer, and let auto-reply
+    decide again on them."""
     if intent.parent_id is not None:
         raise ValueError("The intent must be a top-level intent.")
     if sub_intent is not None and sub_intent.parent_id != intent.pk:
@@ -64,4 +66,6 @@ def triage_review_save(
         enqueue_on_commit(WRITEBACK_TASK, classification.pk, task_name=f"writeback-{classification.pk}")
         if classification.audit:
             transaction.on_commit(audit_drift_check, robust=True)
+        # A correction is a decision: the auto-reply chain runs again on the reviewed values.
+        triage_reviewed.send(sender=TriageReview, review=review)
     return review

@@ -473,7 +473,7 @@ class TestSaving:
                     priority=taxonomy.high.pk,
                 ),
             )
-        assert len(callbacks) == 1
+        assert len(callbacks) == 2  # the write-back, and the auto-reply decision on the reviewed values
         state = requests.get(
             kustomer_sandbox.url(f"/_sandbox/state/conversations/{CONVERSATION_ID}"), timeout=5
         ).json()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from classification.wording import MEANINGFUL_WORDS_MIN, meaningful_word_count
+from classification.wording import meaningful_word_count, meaningful_words_min
 
 
 @pytest.mark.parametrize(
@@ -55,9 +55,10 @@ def test_a_sign_off_in_the_middle_of_a_long_message_keeps_what_follows():
     assert meaningful_word_count(text) == 16
 
 
+@pytest.mark.django_db
 def test_the_minimum_separates_a_greeting_from_a_request():
     assert (
         meaningful_word_count("hey there!! thx")
-        < MEANINGFUL_WORDS_MIN
+        < meaningful_words_min()
         <= meaningful_word_count("my parcel never came")
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from classification.models import Classification, Sentiment, TriageReview
+from kustomer.selectors import people_names
 
 from .. import autoreplies
 from ..metrics import EFFORT_BANDS
@@ -88,6 +89,11 @@ def _analysis_list(params: Mapping[str, str], limit: int | None) -> DrillDown:
     )
     shown = rows[:limit] if limit else rows.iterator(chunk_size=2000)
     intents = intent_names()
+    people = analyses.order_by()
+    names = people_names(
+        user_ids=people.values_list("agent", flat=True).distinct(),
+        team_ids=people.values_list("team", flat=True).distinct(),
+    )
     # Without a limit (the CSV download) the rows stay a generator: read as the file is written.
     table = (
         [
@@ -96,8 +102,8 @@ def _analysis_list(params: Mapping[str, str], limit: int | None) -> DrillDown:
             a.conversation.kustomer_id,
             key_label(intents, a.intent),
             a.channel,
-            a.team,
-            a.agent,
+            names[a.team].name if a.team else "",
+            names[a.agent].name if a.agent else "",
             average(a.first_response_seconds or 0, 1 if a.first_response_seconds is not None else 0, 60),
             average(a.resolution_seconds or 0, 1 if a.resolution_seconds is not None else 0, 3600),
             a.transfers,

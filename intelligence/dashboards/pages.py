@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from classification.languages import language_choices
 from classification.models import Classification, Sentiment, TriageReview
+from kustomer.selectors import people_names
 
 from .. import autoreplies
 from ..metrics import EFFORT_BANDS
@@ -320,11 +321,12 @@ def agents_panels(filters: Filters) -> list[Panel]:
             "effort_count",
         ):
             row[name] += float(cell[name])
+    names = people_names(user_ids=[agent for agent, _ in totals], team_ids=[team for _, team in totals])
     for (agent, team), row in sorted(totals.items(), key=lambda item: -item[1]["conversations"]):
         panel.add(
             [
-                agent or "Unassigned",
-                team or "No team",
+                names[agent].name if agent else "Unassigned",
+                names[team].name if team else "No team",
                 int(row["conversations"]),
                 average(row["first_response_sum"], row["first_response_count"], 60),
                 average(row["resolution_sum"], row["resolution_count"], 3600),
@@ -353,6 +355,10 @@ PAGES: dict[str, tuple[str, Callable[[Filters], list[Panel]]]] = {
 }
 
 
+# The filters whose values are Kustomer ids of people, shown by name (kustomer.selectors.people_names).
+PEOPLE = {"agent": "user_ids", "team": "team_ids"}
+
+
 def filter_choices(filters: Filters) -> dict[str, list[tuple[str, str]]]:
     """Values seen in the date range for each filter, with readable labels where we have them."""
     # Each dimension from the smallest grain that has it.
@@ -370,6 +376,8 @@ def filter_choices(filters: Filters) -> dict[str, list[tuple[str, str]]]:
         if getattr(filters, name):
             values.add(getattr(filters, name))
         labels = intents if name == "intent" else {}
+        if name in PEOPLE:
+            labels = {key: person.name for key, person in people_names(**{PEOPLE[name]: values}).items()}
         choices[name] = sorted(((v, labels.get(v, v)) for v in values), key=lambda item: item[1].lower())
     low, high = filters.bounds
     resolved = {"current": True, "resolved_at__gte": low, "resolved_at__lt": high}

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -13,6 +14,9 @@ from django.utils import timezone
 from bearscope.testing.factories import UserFactory
 from classification.tests.factories import ClassificationFactory, IntentFactory, TriageReviewFactory
 from intelligence.rollups import rollup_refresh_all
+from kustomer.models import Agent, Team
+from kustomer.people import people_sync
+from kustomer.tests.test_sandbox import control
 
 from .factories import AnalysisFactory, ops_leader
 
@@ -32,6 +36,9 @@ def leader_client(client):
 
 @pytest.fixture
 def history():
+    synced = timezone.now()
+    Agent.objects.create(kustomer_id="ana", name="Ana Lopez", synced_at=synced)
+    Team.objects.create(kustomer_id="care", name="Customer Care", synced_at=synced)
     IntentFactory(key="shipping_issue", name="Shipping issue")
     IntentFactory(key="account_access", name="Account access")
     yesterday = timezone.now() - timedelta(days=1)
@@ -88,7 +95,7 @@ def test_filters_narrow_every_panel_and_an_agent_filter_counts_live(leader_clien
     assert response.context["panels"][1].rows == [["Account access", 0, 1, "0%"]]
     response = leader_client.get(url("intelligence:dashboard", "agents"), {"agent": "ben"})
     rows = response.context["panels"][0].rows
-    assert rows == [["ben", "billing", 1, 20.0, 1.0, 5.0, 4.0, 4.4]]
+    assert rows == [["Unknown agent (ben)", "Unknown team (billing)", 1, 20.0, 1.0, 5.0, 4.0, 4.4]]
 
 
 def test_effort_formula_is_shown_and_effort_bands_drill_down(leader_client, history):
@@ -104,7 +111,7 @@ def test_effort_formula_is_shown_and_effort_bands_drill_down(leader_client, hist
     )
     drill = leader_client.get(url("intelligence:conversations") + link)
     assert drill.context["result"].total == 1
-    assert drill.context["result"].rows[0][6] == "ben"
+    assert drill.context["result"].rows[0][6] == "Unknown agent (ben)"
 
 
 def test_panel_csv_matches_the_table(leader_client, history):
@@ -112,7 +119,10 @@ def test_panel_csv_matches_the_table(leader_client, history):
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][:3] == ["Agent", "Team", "Conversations"]
-    assert [r[:3] for r in rows[1:]] == [["ana", "care", "3"], ["ben", "billing", "1"]]
+    assert [r[:3] for r in rows[1:]] == [
+        ["Ana Lopez", "Customer Care", "3"],
+        ["Unknown agent (ben)", "Unknown team (billing)", "1"],
+    ]
     assert leader_client.get(url("intelligence:panel_csv", "agents", "nope")).status_code == 404
 
 
@@ -135,7 +145,7 @@ def test_drilldown_csv_has_every_row(leader_client, history):
     response = leader_client.get(url("intelligence:conversations_csv"), {"agent": "ana"})
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert len(rows) == 1 + 3
-    assert {r[6] for r in rows[1:]} == {"ana"}
+    assert {(r[5], r[6]) for r in rows[1:]} == {("Customer Care", "Ana Lopez")}
 
 
 def test_csv_cells_from_customers_cannot_start_a_formula(leader_client, history):
@@ -146,11 +156,16 @@ def test_csv_cells_from_customers_cannot_start_a_formula(leader_client, history)
 
 
 def test_admin_pages_show_analyses_and_the_taxonomies(admin_client):
-    analysis = AnalysisFactory(extraction_status="invalid", extraction_error="invalid_output: bad key")
+    analysis = AnalysisFactory(
+        extraction_status="invalid", extraction_error="invalid_output: bad key", agent="ana"
+    )
+    Agent.objects.create(kustomer_id="ana", name="Ana Lopez", synced_at=timezone.now())
+    AnalysisFactory(agent="gone-42")
     changelist = admin_client.get(reverse("admin:intelligence_conversationanalysis_changelist"))
     assert changelist.status_code == 200
+    assert b"Ana Lopez" in changelist.content and b"Unknown agent (gone-42)" in changelist.content
     change = admin_client.get(reverse("admin:intelligence_conversationanalysis_change", args=[analysis.pk]))
-    assert b"invalid_output: bad key" in change.content
+    assert b"invalid_output: bad key" in change.content and b"Ana Lopez" in change.content
     causes = admin_client.get(reverse("admin:intelligence_rootcause_changelist"))
     assert b"Policy confusion" in causes.content  # a default made by the migration
     response = admin_client.post(
@@ -183,3 +198,26 @@ def test_auto_reply_outcomes_count_by_mode_verdict_and_grade_and_drill_down(lead
     assert listed.status_code == 200
     assert listed.context["result"].total == 1
     assert "shadow / reply / not graded" in listed.content.decode()
+
+
+def test_agents_synced_from_kustomer_show_by_name_on_the_page_its_filters_and_its_csv(
+    leader_client, kustomer_sandbox
+):
+    marcus, orders = "6650a1b2c3d4e5f600a1b203", "6650a1b2c3d4e5f600a1e201"
+    AnalysisFactory.create_batch(2, resolved_at=timezone.now() - timedelta(days=1), agent=marcus, team=orders)
+    rollup_refresh_all()
+    people_sync(page_size=5)  # more than one page of users
+    response = leader_client.get(url("intelligence:dashboard", "agents"))
+    assert [row[:3] for row in response.context["panels"][0].rows] == [
+        ["Marcus Bell", "Orders & Delivery", 2]
+    ]
+    assert response.context["choices"]["agent"] == [(marcus, "Marcus Bell")]
+    assert response.context["choices"]["team"] == [(orders, "Orders & Delivery")]
+    shown_text = re.sub(r"<[^>]*>", " ", response.content.decode())  # what a person reads, not links
+    assert "Marcus Bell" in shown_text and marcus not in shown_text and orders not in shown_text
+
+    control(kustomer_sandbox, "POST", f"users/{marcus}", {"name": "Marcus Bell-Okoro", "deliver": False})
+    people_sync(page_size=5)
+    response = leader_client.get(url("intelligence:panel_csv", "agents", "agents"))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [r[:3] for r in rows[1:]] == [["Marcus Bell-Okoro", "Orders & Delivery", "2"]]
