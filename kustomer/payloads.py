@@ -311,3 +311,8 @@ def message_text_parts(resource: dict) -> tuple[str, str]:
     body = as_dict(attrs.get("meta")).get("body")
     preview = attrs.get("preview")
     return (preview if isinstance(preview, str) else "", body if isinstance(body, str) else "")
+
+
+def custom_attribute_text(custom: Any, name: str) -> str:
+    """A conversation custom attribute's value as trimmed text ('' when absent or not a scalar)."""
+    return as_str(as_dict(custom).get(name)).strip()
