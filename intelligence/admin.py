@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from bearscope.admin import SingletonAdmin
 from bearscope.llm import price_list
 
+from .backtests import admin as backtests_admin  # noqa: F401  (registers Backtest)
 from .models import AgentPolicy, ConversationAnalysis, InsightsSettings, ResolutionMethod, RootCause
 from .services import extractions_retry
 

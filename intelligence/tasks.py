@@ -28,3 +28,9 @@ def sweep() -> str:
 def rollup_refresh() -> str:
     """Periodic: rebuild the dashboard rollups of the days whose analyses changed."""
     return f"days {rollups.rollup_refresh_recent()}"
+
+
+def backtest_run(backtest_pk: int) -> str:
+    from .backtests.running import backtest_run as run
+
+    return run(backtest_pk=backtest_pk).status

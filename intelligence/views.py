@@ -56,7 +56,7 @@ class _Echo:
         return value
 
 
-def _cell(value) -> str | int | float:
+def csv_cell(value) -> str | int | float:
     if value is None:
         return ""
     # Conversation names come from customers: keep spreadsheets from reading them as formulas.
@@ -71,7 +71,7 @@ def _csv_response(filename: str, columns: list[str], rows: Iterable[list]) -> St
     def lines():
         yield writer.writerow(columns)
         for row in rows:
-            yield writer.writerow([_cell(value) for value in row])
+            yield writer.writerow([csv_cell(value) for value in row])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

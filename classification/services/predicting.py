@@ -38,6 +38,7 @@ class MadePrediction:
     route: str  # "auto" or "triage", as Classification.Route
     reason: str  # why triage (a RouteReason or LlmFailure value), '' when auto
     provider: str  # who decided: "claude" or "local"
+    sub_intent_confidence: float | None = None  # of the intent and the sub-intent together
     error: str = ""
     input_tokens: int = 0
     output_tokens: int = 0
@@ -104,6 +105,7 @@ def prediction_local(
         intent=prediction.intent,
         sub_intent=prediction.sub_intent if sub_given else "",
         confidence=confidence,
+        sub_intent_confidence=round(prediction.sub_intent_confidence, 4) if sub_given else None,
         route=route,
         reason=reason,
         provider="local",
@@ -158,6 +160,7 @@ def prediction_from_claude(
         intent=intent.key,
         sub_intent=output.sub_intent or "",
         confidence=output.confidence,
+        sub_intent_confidence=output.confidence if output.sub_intent else None,
         route=route,
         reason=reason,
         provider="claude",
