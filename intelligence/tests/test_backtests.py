@@ -9,6 +9,7 @@ from io import StringIO
 import pytest
 import requests
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from bearscope.llm import BATCH_FACTOR, Usage, cost_usd
@@ -235,3 +236,21 @@ def test_the_command_says_what_is_wrong(default_taxonomy, settings):
 def test_an_empty_mirror_says_to_import_the_history(trained):
     out = run_command("--since", SINCE.isoformat())
     assert "import the history first" in out and "kustomer_import" in out
+
+
+def test_the_admin_starts_a_backtest_on_a_worker(trained, admin_client, django_capture_on_commit_callbacks):
+    history_mirror(5)
+    add = reverse("admin:intelligence_backtest_add")
+    refused = admin_client.post(
+        add, {"name": "x", "provider": "claude", "since": SINCE.isoformat(), "batch": "on"}
+    )
+    assert refused.status_code == 200 and "ANTHROPIC_API_KEY" in refused.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            add, {"name": "From the admin", "provider": "local", "since": SINCE.isoformat()}
+        )
+    backtest = Backtest.objects.get(name="From the admin")
+    assert response.status_code == 302 and response.url == reverse("backtests:detail", args=[backtest.pk])
+    assert backtest.status == "done" and backtest.report["conversations"] == 5  # the worker ran it
+    change = admin_client.get(reverse("admin:intelligence_backtest_change", args=[backtest.pk]))
+    assert "Open the report" in change.content.decode()
