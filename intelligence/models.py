@@ -253,6 +253,9 @@ class Backtest(TimeStampedModel):
     batch_ids = models.JSONField(default=list, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(
+        null=True, blank=True, help_text="A worker holds it until then; past it, another takes over."
+    )
     report = models.JSONField(default=dict, blank=True, help_text="The figures, computed when it ends.")
 
     class Meta:

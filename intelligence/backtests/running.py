@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from bearscope.exceptions import BearScopeError
@@ -33,7 +33,10 @@ from .policies import autoreply_decisions
 
 RUN_TASK = "intelligence.tasks.backtest_run"
 BATCH_SIZE = 5000  # requests per Message Batch (the API takes up to 100,000)
-SAVE_EVERY = 25  # progress written to the row this often, for the admin and the pages
+SAVE_EVERY = 25
+# A worker's share of a backtest: well inside the queue's task timeout (Q_TIMEOUT, 120 s by default).
+WORKER_SECONDS = 60
+LEASE_MARGIN_SECONDS = 60  # progress written to the row this often, for the admin and the pages
 
 Progress = Callable[[int, int], None]
 
@@ -182,40 +185,76 @@ class _Tracker:
             self.progress(self.done, self.total)
 
 
-def backtest_run(*, backtest_pk: int, progress: Progress | None = None, poll_seconds: float = 5) -> Backtest:
-    """Run (or resume) a backtest to its end; a failure is recorded on the row and raised."""
-    claimed = Backtest.objects.filter(
-        pk=backtest_pk, status__in=[Backtest.Status.PENDING, Backtest.Status.FAILED]
-    ).update(status=Backtest.Status.RUNNING, started_at=timezone.now(), error="")
+class _OutOfTime(Exception):
+    """The worker's time budget is spent: hand over to the next task."""
+
+
+def _check(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise _OutOfTime
+
+
+def backtest_run(
+    *,
+    backtest_pk: int,
+    progress: Progress | None = None,
+    poll_seconds: float = 5,
+    time_budget: float | None = None,
+) -> Backtest:
+    """Run (or resume) a backtest; a failure is recorded on the row and raised.
+
+    With `time_budget` (seconds; a worker's task must end before the queue's timeout) it stops
+    after about that long and leaves the backtest running for the next call to go on with.
+    A claim is a lease: a worker killed mid-run leaves one that expires, and the next call takes over.
+    """
+    now = timezone.now()
+    lease = timedelta(seconds=(time_budget or 24 * 3600) + LEASE_MARGIN_SECONDS)
+    claimed = (
+        Backtest.objects.filter(pk=backtest_pk)
+        .filter(
+            Q(status__in=[Backtest.Status.PENDING, Backtest.Status.FAILED])
+            | Q(status=Backtest.Status.RUNNING, lease_until__lt=now)
+            | Q(status=Backtest.Status.RUNNING, lease_until__isnull=True)
+        )
+        .update(status=Backtest.Status.RUNNING, lease_until=now + lease, error="")
+    )
     backtest = Backtest.objects.get(pk=backtest_pk)
     if not claimed:
         return backtest  # done already, or another worker is on it
+    if backtest.started_at is None:
+        backtest.started_at = now
+        backtest.save(update_fields=["started_at"])
+    deadline = time.monotonic() + time_budget if time_budget else None
     try:
-        _run(backtest, progress, poll_seconds)
+        _run(backtest, progress, poll_seconds, deadline)
+    except _OutOfTime:
+        Backtest.objects.filter(pk=backtest.pk).update(lease_until=None)
     except Exception as exc:
         Backtest.objects.filter(pk=backtest.pk).update(
-            status=Backtest.Status.FAILED, error=str(exc)[:4000], finished_at=timezone.now()
+            status=Backtest.Status.FAILED, error=str(exc)[:4000], finished_at=timezone.now(), lease_until=None
         )
         raise
     backtest.refresh_from_db()
     return backtest
 
 
-def _run(backtest: Backtest, progress: Progress | None, poll_seconds: float) -> None:
+def _run(backtest: Backtest, progress: Progress | None, poll_seconds: float, deadline: float | None) -> None:
     config = ClassifierSettings.load()
     local = local_model_active() if backtest.provider != Backtest.Provider.CLAUDE else None
     if backtest.provider != Backtest.Provider.CLAUDE and local is None:
         raise BacktestError("No active local classifier: train one first (manage.py classifier_train).")
     static = static_prompt_build(config) if backtest.provider != Backtest.Provider.LOCAL else None
-    backtest.configuration = _configuration(backtest, config, local, static.version if static else "")
-    backtest.save(update_fields=["configuration", "updated_at"])
+    if not backtest.configuration:  # a resumed run keeps what it started with
+        backtest.configuration = _configuration(backtest, config, local, static.version if static else "")
+        backtest.save(update_fields=["configuration", "updated_at"])
     _items_create(backtest)
     tracker = _Tracker(backtest, progress)
     pending = backtest.items.filter(done=False).select_related("conversation")
     if backtest.provider != Backtest.Provider.LOCAL and backtest.batch:
-        _run_batched(backtest, pending, config, local, static, tracker, poll_seconds)
+        _run_batched(backtest, pending, config, local, static, tracker, poll_seconds, deadline)
     else:
         for item in pending.iterator(chunk_size=200):
+            _check(deadline)
             made = prediction_make(
                 conversation=item.conversation,
                 config=config,
@@ -228,11 +267,14 @@ def _run(backtest: Backtest, progress: Progress | None, poll_seconds: float) -> 
     backtest_finish(backtest=backtest)
 
 
-def _run_batched(backtest, pending, config, local, static, tracker: _Tracker, poll_seconds: float) -> None:
+def _run_batched(
+    backtest, pending, config, local, static, tracker: _Tracker, poll_seconds: float, deadline: float | None
+) -> None:
     """Local answers first (a cascade keeps the sure ones), then the rest through Message Batches."""
     texts: dict[int, str] = {}
     submitted = _submitted(backtest)
     for item in pending.iterator(chunk_size=200):
+        _check(deadline)
         text = prediction_text(conversation=item.conversation, config=config)
         if backtest.provider == Backtest.Provider.CASCADE:
             answer = prediction_local(text=text, config=config, local=local)
@@ -255,6 +297,7 @@ def _run_batched(backtest, pending, config, local, static, tracker: _Tracker, po
             backtest.save(update_fields=["batch_ids", "updated_at"])
     for entry in backtest.batch_ids:
         while not batch_ended(batch_id=entry["id"]):
+            _check(deadline)
             time.sleep(poll_seconds)
         for custom_id, result in batch_results(batch_id=entry["id"]):
             item = backtest.items.filter(pk=int(custom_id.removeprefix("item-")), done=False).first()

@@ -254,3 +254,21 @@ def test_the_admin_starts_a_backtest_on_a_worker(trained, admin_client, django_c
     assert backtest.status == "done" and backtest.report["conversations"] == 5  # the worker ran it
     change = admin_client.get(reverse("admin:intelligence_backtest_change", args=[backtest.pk]))
     assert "Open the report" in change.content.decode()
+
+
+def test_a_worker_stops_at_its_time_budget_and_the_next_one_goes_on(trained):
+    history_mirror(6)
+    backtest = backtest_create(provider="local", since=SINCE)
+    backtest = backtest_run(backtest_pk=backtest.pk, time_budget=1e-9)
+    assert (backtest.status, backtest.lease_until, backtest.report) == ("running", None, {})
+    assert backtest_run(backtest_pk=backtest.pk).report["conversations"] == 6
+
+
+def test_a_running_backtest_held_by_a_worker_is_not_taken_twice(trained):
+    backtest = backtest_create(provider="local", since=SINCE)
+    Backtest.objects.filter(pk=backtest.pk).update(
+        status="running", lease_until=timezone.now() + timedelta(minutes=1)
+    )
+    assert backtest_run(backtest_pk=backtest.pk).report == {}
+    Backtest.objects.filter(pk=backtest.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    assert backtest_run(backtest_pk=backtest.pk).status == "done"  # the dead worker's lease expired
