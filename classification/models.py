@@ -232,6 +232,12 @@ class Classification(TimeStampedModel):
     priority = models.ForeignKey(PriorityLevel, null=True, blank=True, on_delete=models.SET_NULL)
     complexity = models.ForeignKey(ComplexityLevel, null=True, blank=True, on_delete=models.SET_NULL)
     confidence = models.FloatField(null=True, blank=True)
+    sub_intent_confidence = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="The local classifier's probability that intent and sub-intent are both right; "
+        "empty when one confidence covers both (Claude).",
+    )
     rationale = models.TextField(blank=True)
     entities = models.JSONField(default=dict, blank=True, help_text="order_number, email, language")
     route = models.CharField(max_length=16, choices=Route, blank=True)

@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Run from scripts/: the project's plain-Python helpers (no Django set-up) live beside manage.py.
 sys.path.insert(0, str(ROOT))
 
-from bearscope.testing.processes import Child  # noqa: E402  (needs ROOT on the path)
+from bearscope.lanes import BACKGROUND, CLUSTERS  # noqa: E402  (needs ROOT on the path)
+from bearscope.testing.processes import Child  # noqa: E402
 from bearscope.testing.processes import free_port as free_port  # noqa: E402  (the scripts take it from here)
 from bearscope.testing.processes import manage as manage  # noqa: E402
 from bearscope.testing.processes import product_env as harness_env  # noqa: E402
@@ -124,8 +125,8 @@ class QueueDepth:
 
     def read(self, conn: psycopg.Connection) -> int:
         if self.redis is not None:
-            # django-q2's Redis broker keeps one list, django_q:<Q_CLUSTER["name"]>:q.
-            return int(self.redis.llen("django_q:bearscope:q"))
+            # django-q2's Redis broker keeps one list per cluster, django_q:<cluster>:q: one per lane.
+            return sum(int(self.redis.llen(f"django_q:{cluster}:q")) for cluster in CLUSTERS.values())
         # Rows in the ORM broker's table that no worker has locked yet.
         return int(conn.execute("SELECT count(*) FROM django_q_ormq WHERE lock <= now()").fetchone()[0])
 
@@ -185,7 +186,11 @@ def product_start(
         ],
         env,
     )  # fmt: skip
-    children["qcluster"] = Child("qcluster", [*python_manage, "qcluster"], env)
+    for lane, cluster in CLUSTERS.items():
+        # One qcluster per lane (bearscope.lanes), as deployed; "qcluster" is the background one.
+        label = "qcluster" if lane == BACKGROUND else f"qcluster {lane}"
+        lane_env = env if lane == BACKGROUND else {**env, "Q_CLUSTER_NAME": cluster}
+        children[label] = Child(label, [*python_manage, "qcluster"], lane_env)
     for child in children.values():
         child.start()
     sandbox_url, web_url = f"http://{LOOPBACK}:{sandbox_port}", f"http://{LOOPBACK}:{web_port}"
@@ -201,7 +206,8 @@ def product_start(
 
 def product_stop(children: dict[str, Child]) -> None:
     """The producer first, then the workers, then what they call: nothing left talking to a dead peer."""
-    for label in ("gunicorn", "qcluster", "sandbox"):
+    qclusters = [label for label in children if label.startswith("qcluster")]
+    for label in ("gunicorn", *qclusters, "sandbox"):
         if label in children:
             children[label].close()
 
@@ -228,7 +234,10 @@ def product_env(
     return production_env(
         db_url=db_url,
         redis_url=redis_url,
-        Q_WORKERS=str(workers),
+        # `workers` for the decision lane, which waits on the model; the others do short database work.
+        Q_DECISIONS_WORKERS=str(workers),
+        Q_EVENTS_WORKERS=str(max(2, workers // 3)),
+        Q_WORKERS=str(max(2, workers // 4)),
         ANTHROPIC_API_KEY="test",
         ANTHROPIC_BASE_URL=messages_url,
         KUSTOMER_API_BASE_URL=sandbox_url,

@@ -367,8 +367,13 @@ class QclusterMemory:
     workers, then the monitor, then the pusher; a recycled worker comes back with a new pid.
     """
 
-    def __init__(self, child: Child) -> None:
-        self.root = child.proc.pid if child.proc else 0
+    def __init__(self, children: dict[str, Child]) -> None:
+        # One tree per lane's qcluster, summed: the product's worker memory as deployed.
+        self.roots = {
+            child.proc.pid: label.removeprefix("qcluster").strip() or "background"
+            for label, child in children.items()
+            if label.startswith("qcluster") and child.proc
+        }
         self.roles: dict[int, str] = {}
         self.samples: list[dict[str, Any]] = []
 
@@ -376,15 +381,17 @@ class QclusterMemory:
         kids: dict[int, list[int]] = {}
         for pid, (_, ppid, _, _) in proc_table().items():
             kids.setdefault(ppid, []).append(pid)
-        sentinels = sorted(kids.get(self.root, []))
-        if not self.roles:
-            self.roles[self.root] = "main"
-            for sentinel in sentinels:
-                self.roles[sentinel] = "sentinel"
-                started = sorted(kids.get(sentinel, []))
-                self.roles.update(dict.fromkeys(started[-2:-1], "monitor"))
-                self.roles.update(dict.fromkeys(started[-1:], "pusher"))
-        pids = [self.root, *sentinels, *(pid for s in sentinels for pid in sorted(kids.get(s, [])))]
+        pids: list[int] = []
+        for root, lane in self.roots.items():
+            sentinels = sorted(kids.get(root, []))
+            if root not in self.roles:
+                self.roles[root] = f"{lane} main"
+                for sentinel in sentinels:
+                    self.roles[sentinel] = f"{lane} sentinel"
+                    started = sorted(kids.get(sentinel, []))
+                    self.roles.update(dict.fromkeys(started[-2:-1], f"{lane} monitor"))
+                    self.roles.update(dict.fromkeys(started[-1:], f"{lane} pusher"))
+            pids += [root, *sentinels, *(pid for s in sentinels for pid in sorted(kids.get(s, [])))]
         processes = {f"{self.roles.get(pid, 'worker')} {pid}": rss_bytes(pid) for pid in pids}
         sample = {
             "t": time.time(),
@@ -617,7 +624,7 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
         drain(args.drain, "warm-up drain")
         warm_sent, warm_new = len(driver.load.sent), len(driver.load.new_ids)
         driver.load.late = driver.load.unsent = 0
-        memory = QclusterMemory(children["qcluster"])
+        memory = QclusterMemory(children)
         memory.sample()
         load_start = [round(x, 2) for x in os.getloadavg()]
 
@@ -707,7 +714,12 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
             "memory": memory.samples,
             "messages_server_requests": len(messages.message_requests),
         }
-        report["qcluster_warnings"] = children["qcluster"].warnings()
+        report["qcluster_warnings"] = [
+            line
+            for label, child in children.items()
+            if label.startswith("qcluster")
+            for line in child.warnings()
+        ]
     finally:
         STOP.set()
         if conn is not None:
@@ -814,7 +826,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=100.0, help="webhook events sent per second (100)")
     parser.add_argument("--warmup", type=float, default=30.0, help="seconds of the same load before (30)")
     parser.add_argument("--llm-latency-ms", type=int, default=500, help="model answer time (500)")
-    parser.add_argument("--workers", type=int, default=12, help="qcluster workers, Q_WORKERS (12)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=12,
+        help="decision-lane qcluster workers (12); the event and background lanes get a third and a quarter",
+    )
     parser.add_argument("--gunicorn-workers", type=int, default=3, help="gunicorn sync workers (3)")
     parser.add_argument("--senders", type=int, default=24, help="sender threads (24)")
     parser.add_argument("--drain", type=float, default=600.0, help="longest wait for the backlog after (600)")

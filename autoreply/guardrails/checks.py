@@ -89,10 +89,16 @@ def intent(ctx: Context) -> Verdict:
 
 def confidence(ctx: Context) -> Verdict:
     threshold = ctx.policy.threshold if ctx.policy else Decimal("1")
-    value = ctx.classification.confidence
+    classification = ctx.classification
+    # A policy on a sub-intent needs the sub-intent to be right too: the local classifier says how
+    # likely that is separately (intent and sub-intent both right), never above the intent's.
+    if ctx.policy and ctx.policy.sub_intent_id and classification.sub_intent_confidence is not None:
+        what, value = "sub-intent confidence", classification.sub_intent_confidence
+    else:
+        what, value = "confidence", classification.confidence
     return Verdict(
         value is not None and Decimal(str(value)) >= threshold,
-        f"confidence {value if value is not None else 'none'} against threshold {threshold}",
+        f"{what} {value if value is not None else 'none'} against threshold {threshold}",
     )
 
 

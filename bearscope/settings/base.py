@@ -6,6 +6,8 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF
 
+from bearscope.lanes import CLUSTERS, DECISIONS, EVENTS
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -196,7 +198,15 @@ Q_CLUSTER = {
     "queue_limit": 50,
     "catch_up": False,
     "label": "Task queue",
+    # The decision and event lanes (bearscope.lanes): run `Q_CLUSTER_NAME=<cluster> manage.py
+    # qcluster` for each, beside the plain `qcluster` of the background lane (docs/operations.md).
+    "ALT_CLUSTERS": {
+        CLUSTERS[EVENTS]: {"workers": env.int("Q_EVENTS_WORKERS", default=2)},
+        CLUSTERS[DECISIONS]: {"workers": env.int("Q_DECISIONS_WORKERS", default=2)},
+    },
 }
+# Off: every task in the one default queue, served by a single `qcluster` (a small install).
+QUEUE_LANES = env.bool("QUEUE_LANES", default=True)
 Q_RESULT_DAYS = env.int("Q_RESULT_DAYS", default=7)
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL

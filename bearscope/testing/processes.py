@@ -19,6 +19,8 @@ from pathlib import Path
 
 import requests
 
+from bearscope.lanes import CLUSTERS
+
 __all__ = [
     "ROOT",
     "Child",
@@ -65,6 +67,7 @@ def product_env(**overrides: str) -> dict[str, str]:
         "KUSTOMER_",
         "ANTHROPIC_",
         "Q_",
+        "QUEUE_",
         "LLM_",
         "INSIGHTS_",
         "REDIS_",
@@ -187,8 +190,10 @@ class Child:
 class QCluster(Child):
     """`manage.py qcluster`; reads its log to tell which worker process runs which task."""
 
-    def __init__(self, env: dict[str, str], label: str = "qcluster") -> None:
-        super().__init__(label, [sys.executable, str(ROOT / "manage.py"), "qcluster"], env)
+    def __init__(self, env: dict[str, str], label: str = "qcluster", *, lane: str | None = None) -> None:
+        # A lane's cluster is chosen by django-q2's Q_CLUSTER_NAME; none: the default (background) one.
+        lane_env = {"Q_CLUSTER_NAME": CLUSTERS[lane]} if lane else {}
+        super().__init__(label, [sys.executable, str(ROOT / "manage.py"), "qcluster"], {**env, **lane_env})
 
     def worker_pids(self) -> dict[str, int]:
         """Worker process name -> pid, for every worker started so far (reincarnated ones included)."""

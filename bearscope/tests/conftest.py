@@ -65,6 +65,8 @@ class Stack:
             "LLM_TIMEOUT_SECONDS": "5",
             "LLM_MAX_RETRIES": "0",
             "Q_WORKERS": "2",
+            # One qcluster serves every task unless a test starts the lanes (test_lanes.py).
+            "QUEUE_LANES": "0",
             # timeout < retry, both short: a killed worker's task comes back within seconds.
             "Q_TIMEOUT": "8",
             "Q_RETRY": "16",
@@ -84,8 +86,8 @@ class Stack:
         self.control("POST", "webhooks", {"url": self.web_url, "secret": self.secret})
         return self.web_url
 
-    def qcluster(self, label: str = "qcluster", **env: str) -> QCluster:
-        cluster = QCluster({**self.env, **env}, label=label).start()
+    def qcluster(self, label: str = "qcluster", *, lane: str | None = None, **env: str) -> QCluster:
+        cluster = QCluster({**self.env, **env}, label=label, lane=lane).start()
         self.children.append(cluster)
         cluster.wait_ready(int(env.get("Q_WORKERS", self.env["Q_WORKERS"])))
         return cluster

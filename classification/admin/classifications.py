@@ -65,6 +65,7 @@ class ClassificationAdmin(admin.ModelAdmin):
                     "priority",
                     "complexity",
                     "confidence",
+                    "sub_intent_confidence",
                     "rationale",
                     "entities",
                     "route",

@@ -83,8 +83,8 @@ def _classify(classification: Classification, conversation: Conversation, config
         return
     if local and config.local_cascade:
         prediction = local_predict(classification, local)
-        if prediction and prediction.confidence >= float(config.local_cascade_threshold):
-            local_answer_apply(classification, local[0], prediction)
+        if prediction and prediction.intent_confidence >= float(config.local_cascade_threshold):
+            local_answer_apply(classification, local[0], prediction, config=config)
             classification.provider_reason = ProviderReason.CASCADE_CONFIDENT
             classification_route(classification=classification, config=config)
             return
@@ -122,10 +122,12 @@ def _classify_with_claude(
             )
             return
         # The local answer decides the route; Claude's error and spend stay on the record.
-        local_answer_apply(classification, fallback[0], prediction, keep_raw_output=True)
-        classification.provider_reason = ProviderReason.FALLBACK
         threshold = config.local_fallback_threshold
-        reason = "" if prediction.confidence >= float(threshold) else exc.reason
+        local_answer_apply(
+            classification, fallback[0], prediction, config=config, threshold=threshold, keep_raw_output=True
+        )
+        classification.provider_reason = ProviderReason.FALLBACK
+        reason = "" if prediction.intent_confidence >= float(threshold) else exc.reason
         classification_route(
             classification=classification, config=config, reason=reason, error=str(exc), threshold=threshold
         )
@@ -147,7 +149,7 @@ def _classify_locally(
             error=f"No ANTHROPIC_API_KEY, and {local[0]} knows none of the active intents.",
         )
         return
-    local_answer_apply(classification, local[0], prediction)
+    local_answer_apply(classification, local[0], prediction, config=config)
     classification.provider_reason = why
     classification_route(classification=classification, config=config)
 

@@ -162,6 +162,21 @@ class TestOfflineDefault:
         assert classification.route == "auto"
         assert classification.model_id == f"local-v{local_model.pk}"
 
+    def test_a_confident_intent_routes_without_an_unconfident_sub_intent(self, local_model, settings):
+        settings.ANTHROPIC_API_KEY = ""
+        text = "I've got a promo code and I want to know when they expire, it's for some hats"
+        prediction = artifact_load(local_model.artifact).predict(text)
+        assert prediction.sub_intent
+        assert prediction.sub_intent_confidence < prediction.intent_confidence - 0.05
+        # A threshold between the two: the intent reaches it, the sub-intent does not.
+        threshold = (prediction.intent_confidence + prediction.sub_intent_confidence) / 2
+        configure(auto_route_threshold=f"{threshold:.3f}")
+        classification = conversation_classify(conversation_pk=conversation_with(text).pk)
+        assert (classification.route, classification.intent.key) == ("auto", prediction.intent)
+        assert classification.sub_intent is None and classification.sub_intent_confidence is None
+        assert classification.confidence == pytest.approx(prediction.intent_confidence, abs=1e-4)
+        assert f"sub-intent not confident: {prediction.sub_intent}" in classification.rationale
+
     def test_nonsense_goes_to_triage(self, local_model, settings):
         settings.ANTHROPIC_API_KEY = ""
         configure(auto_route_threshold="0.5")
@@ -187,7 +202,9 @@ class TestFallback:
             "local",
             "fallback_after_claude_error",
         )
-        assert classification.sub_intent.key == "recover_password"
+        # Below the threshold the sub-intent is left empty, and the rationale says which it was.
+        assert classification.sub_intent is None
+        assert "sub-intent not confident: recover_password" in classification.rationale
         assert (classification.route, classification.route_reason) == ("triage", "classifier_error")
         assert "boom" in classification.error
 
@@ -197,6 +214,8 @@ class TestFallback:
         classification = conversation_classify(conversation_pk=conversation_with(PARAPHRASES[1][0]).pk)
         assert classification.provider_reason == "fallback_after_claude_error"
         assert (classification.route, classification.route_reason) == ("auto", "")
+        assert classification.sub_intent.key == "recover_password"
+        assert classification.sub_intent_confidence <= classification.confidence
 
     def test_a_refusal_is_not_second_guessed(self, local_model, claude):
         claude.script(refusal())

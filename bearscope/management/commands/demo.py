@@ -15,6 +15,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
+from bearscope.lanes import BACKGROUND, CLUSTERS
+from bearscope.queue import tasks_waiting
+
 # The apps are reached by name: this floor imports none of them.
 EVENT_COUNTS = "kustomer.selectors.event_counts"
 ROUTING_COUNTS = "classification.selectors.routing_counts"
@@ -92,7 +95,10 @@ class Command(BaseCommand):
             env,
         )
         self._start("web server", [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"], env)
-        self._start("qcluster", [*manage, "qcluster"], env)
+        for lane, cluster in CLUSTERS.items():
+            # A qcluster per lane, as deployed (docs/operations.md#lanes); the plain one is background.
+            lane_env = env if lane == BACKGROUND else {**env, "Q_CLUSTER_NAME": cluster}
+            self._start(f"qcluster ({lane} lane)", [*manage, "qcluster"], lane_env)
         self._wait_for(f"{sandbox_url}/_sandbox/stats", "Kustomer sandbox")
         self._wait_for(f"{web_url}/healthz", "web server")
 
@@ -176,7 +182,8 @@ class Command(BaseCommand):
             while not done() and time.monotonic() < deadline:
                 time.sleep(0.5)
 
-        wait_until(lambda: import_string(EVENT_COUNTS)()["received"] == 0)
+        # Each lane has its own queue: wait until every one is empty, not only the event lane's.
+        wait_until(lambda: import_string(EVENT_COUNTS)()["received"] == 0 and tasks_waiting() == 0)
         counts = import_string(EVENT_COUNTS)()
         self.stdout.write("  events: " + ", ".join(f"{n} {status}" for status, n in counts.items()))
         wait_until(lambda: import_string(ROUTING_COUNTS)().unfinished == 0)
