@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('classification', '0008_reason_choices'),
+        ('classification', '0009_sub_intent_confidence'),
         ('kustomer', '0006_people'),
     ]
 
