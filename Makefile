@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench-intake bench-classify bench-local bench-insights soak clean
+.PHONY: demo test lint bench-intake bench-classify bench-local bench-insights bench-backtest soak clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit("BearScope needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -31,6 +31,10 @@ bench-classify: $(STAMP)
 
 bench-local: $(STAMP)
 	$(PY) manage.py classifier_eval --split-from classification/data/banking77/train.csv
+
+# Backtest wall time, tokens and cost for 1,000 past conversations per provider (docs/backtests.md).
+bench-backtest: $(STAMP)
+	$(PY) scripts/bench_backtest.py --conversations $(or $(CONVERSATIONS),1000)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm .demo staticfiles

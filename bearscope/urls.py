@@ -1,5 +1,5 @@
 """Root URLs: the home page, the webhook, the admin, sign-in, the triage and shadow review pages, the
-insight dashboards, health checks."""
+insight dashboards, backtests, health checks."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -23,6 +23,7 @@ urlpatterns = [
     path("triage/", include("classification.urls")),
     path("autoreply/", include("autoreply.urls")),
     path("insights/", include("intelligence.urls")),
+    path("backtests/", include("intelligence.backtests.urls")),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
 ]

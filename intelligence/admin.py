@@ -9,6 +9,7 @@ from bearscope.llm import price_list
 from kustomer.models import Agent, Team
 from kustomer.selectors import people_names
 
+from .backtests import admin as backtests_admin  # noqa: F401  (registers Backtest)
 from .models import AgentPolicy, ConversationAnalysis, InsightsSettings, ResolutionMethod, RootCause
 from .services import extractions_retry
 

@@ -218,3 +218,93 @@ class DailyRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.intent}/{self.channel}/{self.team}/{self.agent}"
+
+
+class Backtest(TimeStampedModel):
+    """A classifier configuration replayed over past conversations of the mirror, never touching Kustomer."""
+
+    class Provider(models.TextChoices):
+        LOCAL = "local", "Local classifier"
+        CLAUDE = "claude", "Claude"
+        CASCADE = "cascade", "Cascade (local first, Claude when unsure)"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a worker"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    name = models.CharField(max_length=128, blank=True)
+    provider = models.CharField(max_length=16, choices=Provider, default=Provider.LOCAL)
+    since = models.DateField(help_text="First day of conversations replayed (by when they began).")
+    until = models.DateField(null=True, blank=True, help_text="Last day included; empty: up to today.")
+    limit = models.PositiveIntegerField(null=True, blank=True, help_text="At most this many conversations.")
+    batch = models.BooleanField(
+        default=True, help_text="Claude through the Message Batches API (half price)."
+    )
+    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    configuration = models.JSONField(
+        default=dict, blank=True, help_text="Model, thresholds, prompt version and local model replayed."
+    )
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    batch_ids = models.JSONField(default=list, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(
+        null=True, blank=True, help_text="A worker holds it until then; past it, another takes over."
+    )
+    report = models.JSONField(default=dict, blank=True, help_text="The figures, computed when it ends.")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name or f"Backtest {self.pk}"
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class BacktestItem(models.Model):
+    """One conversation of a backtest: the prediction, its route, and the reference label it had."""
+
+    backtest = models.ForeignKey(Backtest, on_delete=models.CASCADE, related_name="items")
+    conversation = models.ForeignKey("kustomer.Conversation", on_delete=models.CASCADE, related_name="+")
+    done = models.BooleanField(default=False)
+    intent = models.CharField(max_length=64, blank=True)
+    sub_intent = models.CharField(max_length=64, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    sub_intent_confidence = models.FloatField(null=True, blank=True)
+    route = models.CharField(max_length=16, blank=True)
+    reason = models.CharField(max_length=32, blank=True)
+    provider = models.CharField(max_length=16, blank=True)
+    error = models.TextField(blank=True)
+    label_intent = models.CharField(max_length=64, blank=True)
+    label_sub_intent = models.CharField(max_length=64, blank=True)
+    label_source = models.CharField(max_length=16, blank=True)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cache_creation_tokens = models.PositiveIntegerField(default=0)
+    cache_read_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=8, default=Decimal("0"))
+    entities = models.JSONField(default=dict, blank=True, help_text="order_number, email")
+    autoreply = models.JSONField(
+        default=dict, blank=True, help_text="The auto-reply policy that applied and its decision."
+    )
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["backtest", "conversation"], name="backtest_item_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.backtest_id}/{self.conversation_id}: {self.intent or '?'}"

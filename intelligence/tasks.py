@@ -3,6 +3,7 @@
 from bearscope.sweeps import sweep_run
 
 from . import rollups, services
+from .backtests import running
 from .models import ConversationAnalysis
 
 
@@ -28,3 +29,11 @@ def sweep() -> str:
 def rollup_refresh() -> str:
     """Periodic: rebuild the dashboard rollups of the days whose analyses changed."""
     return f"days {rollups.rollup_refresh_recent()}"
+
+
+def backtest_run(backtest_pk: int) -> str:
+    """A share of a backtest's work, then the next task goes on (a task must end before the timeout)."""
+    backtest = running.backtest_run(backtest_pk=backtest_pk, time_budget=running.WORKER_SECONDS)
+    if backtest.status == backtest.Status.RUNNING and backtest.lease_until is None:
+        running.backtest_enqueue(backtest=backtest)
+    return f"{backtest.status}: {backtest.processed} of {backtest.total}"

@@ -375,3 +375,8 @@ def resource_updated_at(resource: Any) -> datetime | None:
 
 def resource_rev(resource: Any) -> int | None:
     return as_int(attributes(resource).get("rev"))
+
+
+def custom_attribute_text(custom: Any, name: str) -> str:
+    """A conversation custom attribute's value as trimmed text ('' when absent or not a scalar)."""
+    return as_str(as_dict(custom).get(name)).strip()

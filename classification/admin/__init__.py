@@ -1,5 +1,5 @@
-"""The ops leaders' classification admin: taxonomy and settings, classifications and reviews, local models."""
+"""The ops leaders' classification admin: taxonomy, settings, classifications, reviews, models, labels."""
 
-from . import classifications, local_models, taxonomy
+from . import classifications, labels, local_models, taxonomy
 
-__all__ = ["classifications", "local_models", "taxonomy"]
+__all__ = ["classifications", "labels", "local_models", "taxonomy"]

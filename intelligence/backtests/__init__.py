@@ -1,0 +1,1 @@
+"""Backtests: a classifier configuration replayed over the mirror's past conversations, and its report."""
