@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('autoreply', '0003_attribute_names_moved'),
+        ("autoreply", "0003_attribute_names_moved"),
     ]
 
     operations = [

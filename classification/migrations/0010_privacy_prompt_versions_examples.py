@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('bearscope', '0003_prompt_version'),
-        ('classification', '0009_sub_intent_confidence'),
+        ("classification", "0009_sub_intent_confidence"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

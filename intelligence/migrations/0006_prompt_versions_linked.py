@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('bearscope', '0003_prompt_version'),
-        ('intelligence', '0005_model_settings'),
+        ("intelligence", "0005_model_settings"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('kustomer', '0006_people'),
+        ("kustomer", "0006_people"),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('autoreply', '0003_attribute_names_moved'),
+        ("autoreply", "0004_identity_channels_and_tracking_hosts"),
     ]
 
     operations = [

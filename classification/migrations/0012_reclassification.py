@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('classification', '0009_sub_intent_confidence'),
+        ("classification", "0011_language_and_sentiment"),
     ]
 
     operations = [

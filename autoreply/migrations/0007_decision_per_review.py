@@ -7,8 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('autoreply', '0003_attribute_names_moved'),
-        ('classification', '0010_reclassification'),
+        ("autoreply", "0006_readiness_on_wilson_bound"),
+        ("classification", "0012_reclassification"),
         ('kustomer', '0006_people'),
     ]
 

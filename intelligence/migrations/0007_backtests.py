@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("intelligence", "0005_model_settings"),
+        ("intelligence", "0006_prompt_versions_linked"),
         ("kustomer", "0006_people"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

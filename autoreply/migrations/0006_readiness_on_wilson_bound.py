@@ -23,7 +23,7 @@ def bar_on_the_rate(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('autoreply', '0003_attribute_names_moved'),
+        ("autoreply", "0005_reply_languages_and_sentiment_guardrail"),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('classification', '0009_sub_intent_confidence'),
+        ("classification", "0013_audit_and_route_threshold"),
         ('kustomer', '0006_people'),
     ]
 
