@@ -43,13 +43,15 @@ def demo_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     }
 
 
-def run_demo(env: dict[str, str]) -> str:
+def run_demo(env: dict[str, str], *, history: int = 0) -> str:
     result = subprocess.run(
         [
             sys.executable,
             "manage.py",
             "demo",
             "--exit-after-replay",
+            "--history",
+            str(history),
             "--port",
             str(free_port()),
             "--sandbox-port",
@@ -98,7 +100,7 @@ def test_demo_replays_the_samples_through_the_real_endpoint_and_processes_them(t
 
 def test_demo_without_a_key_routes_the_clear_samples_and_leaves_a_shadow_reply_to_grade(tmp_path):
     env = demo_env(tmp_path)
-    out = run_demo(env)
+    out = run_demo(env, history=60)
     assert "Classifier: the local model" in out
     figures = summary_figures(out)
     samples = {c["id"]: c for c in json.loads(SEED.read_text())["conversations"]}
@@ -129,6 +131,14 @@ def test_demo_without_a_key_routes_the_clear_samples_and_leaves_a_shadow_reply_t
             assert conversation not in greetings, f"{conversation} (a greeting) routed automatically"
             assert intent == sample["intent"], f"{conversation} routed as {intent}, not {sample['intent']}"
     assert sum(route == "auto" for route, _ in outcomes.values()) == figures["auto"]
+
+    # The history was imported (and nothing of it classified: the outcomes are the samples'), labelled
+    # and backtested, with a link to the report.
+    history = re.search(r"history: (\d+) past conversations \((\d+) messages\) imported as history", out)
+    assert history and int(history.group(1)) >= 60 and int(history.group(2)) > 60, out
+    backtest = re.search(r"backtest of the local classifier on (\d+) conversations, (\d+) with the team", out)
+    assert backtest and 0 < int(backtest.group(2)) <= int(backtest.group(1)), out
+    assert re.search(r"of intents right; \d+% would have routed automatically.*/backtests/\d+/", out)
 
     # The summary comes first, then the links (insights on a range holding every sample), sign-in last.
     summary, links, sign_in = out.index("classified:"), out.index("Insights:"), out.index("Sign in at ")

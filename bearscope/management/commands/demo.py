@@ -1,6 +1,8 @@
 """Run the whole product locally: sandbox, web server, a qcluster per lane, the samples replayed."""
 
+import json
 import os
+import re
 import secrets
 import select
 import signal
@@ -10,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -33,6 +36,7 @@ DECISION_COUNTS = "autoreply.selectors.decision_counts"
 
 DEMO_DIR = settings.BASE_DIR / ".demo"
 SIGN_IN_FILE = DEMO_DIR / "sign-in.txt"
+HISTORY_DAYS = 91  # the sandbox spreads its history over the last 90 days
 
 
 def _port_free(port: int) -> bool:
@@ -52,6 +56,8 @@ class Demo:
     sandbox_url: str
     secret: str
     quiet_seconds: str
+    history: int = 0
+    env: dict[str, str] = field(default_factory=dict)
     summary: list[str] = field(default_factory=list)
 
     @property
@@ -79,6 +85,14 @@ class Command(BaseCommand):
             help="stop once the replayed events are processed (smoke test)",
         )
         parser.add_argument(
+            "--history",
+            type=int,
+            default=1200,
+            metavar="N",
+            help="past conversations the sandbox holds, imported as history and backtested (default 1200; "
+            "0: none)",
+        )
+        parser.add_argument(
             "--credentials",
             action="store_true",
             help="print the sign-in details of the running (or last) demo and exit",
@@ -92,6 +106,7 @@ class Command(BaseCommand):
         username: str,
         exit_after_replay: bool,
         credentials: bool,
+        history: int,
         **options,
     ) -> None:
         if credentials:
@@ -107,13 +122,15 @@ class Command(BaseCommand):
         self.children: dict[str, tuple[subprocess.Popen, Path]] = {}
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
-            self._run(port, sandbox_port, username, exit_after_replay)
+            self._run(port, sandbox_port, username, exit_after_replay, history)
         except KeyboardInterrupt:
             self.stdout.write("\nStopping...")
         finally:
             self._stop_children()
 
-    def _run(self, port: int, sandbox_port: int, username: str, exit_after_replay: bool) -> None:
+    def _run(
+        self, port: int, sandbox_port: int, username: str, exit_after_replay: bool, history: int
+    ) -> None:
         self.stdout.write("Migrating the database...")
         call_command("migrate", interactive=False, verbosity=0)
         call_command("bearscope_setup", starter="ecommerce", stdout=self.stdout)
@@ -127,12 +144,12 @@ class Command(BaseCommand):
             secret=secrets.token_hex(16),
             # The sample resolved conversations are analysed within a minute or two, not ten.
             quiet_seconds=os.environ.get("INSIGHTS_QUIET_PERIOD_SECONDS", "30"),
+            history=history,
         )
         self._start_processes(demo, sandbox_port, port)
-        # Each step works on the running product and adds its lines to the summary; later steps
-        # (a history import, a backtest) go in this list after the replay.
-        steps: list[tuple[str, Callable[[Demo], None]]] = [("replay", self._replay)]
-        for _, step in steps:
+        # Each step works on the running product and adds its lines to the summary.
+        steps: list[Callable[[Demo], None]] = [self._replay, self._history]
+        for step in steps:
             step(demo)
 
         self.stdout.write(self.style.SUCCESS("\nBearScope is running. What the sample conversations did:"))
@@ -160,12 +177,14 @@ class Command(BaseCommand):
             "PYTHONUNBUFFERED": "1",
             "INSIGHTS_QUIET_PERIOD_SECONDS": demo.quiet_seconds,
         }
+        demo.env = env
+        history = ["--history", str(demo.history)]
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         DEMO_DIR.mkdir(exist_ok=True)
         self._start(
             "Kustomer sandbox",
             "sandbox",
-            [*manage, "kustomer_sandbox", "--port", str(sandbox_port), "--api-key", api_key],
+            [*manage, "kustomer_sandbox", "--port", str(sandbox_port), "--api-key", api_key, *history],
             env,
         )
         self._start("web server", "web", [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"], env)
@@ -206,6 +225,46 @@ class Command(BaseCommand):
             "triage; none sent (the starter policy is in shadow mode)",
         ]
 
+    def _history(self, demo: Demo) -> None:
+        """The team's history imported (never classified by itself), labelled, and backtested on."""
+        if not demo.history:
+            return
+        since = (timezone.now().date() - timedelta(days=HISTORY_DAYS)).isoformat()
+        self.stdout.write(f"Importing the sandbox's {demo.history} past conversations as history...")
+        imported = self._manage(demo, "kustomer_import", "--since", since, "--budget-share", "1")
+        copied = re.search(r"Conversations: (\d+) imported.*?Messages: (\d+) imported", imported, re.S)
+        if copied is None:
+            raise CommandError(f"The history import said nothing of what it copied:\n{imported}")
+        labels = DEMO_DIR / "history-labels.csv"
+        answer = requests.get(f"{demo.sandbox_url}/_sandbox/history/labels.csv", timeout=60)
+        answer.raise_for_status()
+        labels.write_bytes(answer.content)
+        self._manage(demo, "backtest_labels_import", str(labels))
+        self.stdout.write("Backtesting the local classifier on the imported history...")
+        out = self._manage(
+            demo, "backtest_run", "--since", since, "--provider", "local", "--json",
+            "--name", "Demo: the local classifier on the imported history",
+        )  # fmt: skip
+        result = json.loads(out.strip().splitlines()[-1])
+        demo.summary += [
+            f"history: {copied[1]} past conversations ({copied[2]} messages) imported as history: never "
+            "classified or answered by themselves",
+            f"backtest of the local classifier on {result['conversations']} conversations, "
+            f"{result['labelled']} with the team's own label: {result['accuracy']:.1%} of intents right; "
+            f"{result['auto_share']:.0%} would have routed automatically, {result['auto_accuracy']:.1%} of "
+            f"those right; ECE {result['ece']:.3f}: {demo.web_url}/backtests/{result['run_id']}/",
+        ]
+
+    def _manage(self, demo: Demo, *command: str) -> str:
+        """Run a product command against the demo's sandbox; its output, or a CommandError with it."""
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        done = subprocess.run(
+            [*manage, *command], env=demo.env, capture_output=True, text=True, timeout=1800, check=False
+        )
+        if done.returncode != 0:
+            raise CommandError(f"`manage.py {' '.join(command)}` failed:\n{done.stdout}{done.stderr}")
+        return done.stdout
+
     def _links(self, demo: Demo) -> None:
         web = demo.web_url
         span = import_string(CONVERSATION_SPAN)()
@@ -218,6 +277,7 @@ class Command(BaseCommand):
         self.stdout.write(f"\n  Home:             {web}/")
         self.stdout.write(f"  Triage queue:     {web}/triage/  quality report {web}/triage/quality/")
         self.stdout.write(f"  Shadow replies:   {web}/autoreply/shadow/")
+        self.stdout.write(f"  Backtests:        {web}/backtests/")
         self.stdout.write(
             f"  Insights:         {web}/insights/{query}\n"
             f"                    (resolved conversations appear within about five minutes: a "
