@@ -67,7 +67,7 @@ class TestLanguage:
             classification = conversation_classify(conversation_pk=first.pk)
         state = sandbox_conversation(kustomer_sandbox, first.kustomer_id)
         assert state["conversation"]["attributes"]["custom"]["aiLanguageStr"] == "es"
-        decision = classification.autoreply_decision
+        decision = classification.autoreply_decisions.get()
         assert (decision.verdict, decision.reason) == ("blocked", "language")
         language = next(c for c in decision.checks if c["check"] == "language")
         assert language["reason"] == "template wismo has no version in the customer's language (es)"
@@ -77,7 +77,7 @@ class TestLanguage:
         second = new_conversation(kustomer_sandbox, mirrored, SPANISH)
         with django_capture_on_commit_callbacks(execute=True):
             classification = conversation_classify(conversation_pk=second.pk)
-        decision = classification.autoreply_decision
+        decision = classification.autoreply_decisions.get()
         assert (decision.verdict, decision.mode) == ("reply", "live")
         assert decision.subject == f"Tu pedido {ORDER_NUMBER}"
         sent = outbound(sandbox_conversation(kustomer_sandbox, second.kustomer_id))
