@@ -32,13 +32,15 @@ UNSURE = {
     "complexity": "simple",
     "confidence": 0.41,
     "rationale": "A greeting; no request yet.",
-    "entities": {"order_number": None, "email": None, "language": "en"},
+    "entities": {"order_number": None, "email": None},
+    "language": "en",
+    "sentiment": "neutral",
 }
 WISMO = {
     **UNSURE,
     "confidence": 0.98,
     "rationale": "Asks where their order is.",
-    "entities": {"order_number": ORDER_NUMBER, "email": None, "language": "en"},
+    "entities": {"order_number": ORDER_NUMBER, "email": None},
 }
 
 
