@@ -94,7 +94,9 @@ class TestSweepRuns:
             "Auto-reply sweeper",
             "Insights sweeper",
         }
-        assert classification_tasks.sweep() == "conversations to classify 0, write-backs 0, re-classifications due 0"
+        assert classification_tasks.sweep() == (
+            "conversations to classify 0, write-backs 0, re-classifications due 0"
+        )
 
     def test_the_sweeper_is_scheduled_and_old_runs_are_pruned(self):
         assert Schedule.objects.get(func="kustomer.tasks.sweep").minutes == 2
