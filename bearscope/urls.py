@@ -7,6 +7,7 @@ from django.urls import include, path
 
 from .health import healthz, readyz
 from .home import home
+from .middleware import WEBHOOKS_PREFIX
 
 admin.site.site_header = "BearScope"
 admin.site.site_title = "BearScope"
@@ -16,7 +17,7 @@ admin.site.site_url = "/"
 
 urlpatterns = [
     path("", home, name="home"),
-    path("", include("kustomer.urls")),
+    path(WEBHOOKS_PREFIX, include("kustomer.urls")),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),

@@ -5,4 +5,4 @@ from django.urls import path
 from .apis import KustomerWebhookApi
 
 app_name = "kustomer"
-urlpatterns = [path("webhooks/kustomer/", KustomerWebhookApi.as_view(), name="webhook")]
+urlpatterns = [path("kustomer/", KustomerWebhookApi.as_view(), name="webhook")]

@@ -48,7 +48,7 @@ BENCH_DB = "bearscope_bench"
 WEBHOOK_PATH = "/webhooks/kustomer/"
 HEALTH_PATH = "/healthz"
 RATIO_TARGET = 0.5
-P99_TARGET_MS = 50.0
+P99_TARGET_MS = 20.0
 OVERRUN_GRACE_S = 5.0  # an open-loop run that falls this far behind stops instead of running on
 
 

@@ -332,6 +332,24 @@ def run_load(
 # --- memory -------------------------------------------------------------------------------------
 
 
+def cpu_by_process(children: dict[str, Child]) -> dict[str, float]:
+    """CPU seconds so far of each child's process tree (reaped children included), PostgreSQL's
+    processes, and this one (the senders and the Messages API server)."""
+    table = proc_table()
+    kids: dict[int, list[int]] = {}
+    for pid, (_, ppid, _, _) in table.items():
+        kids.setdefault(ppid, []).append(pid)
+    cpu = {}
+    for label, child in children.items():
+        tree = [child.proc.pid] if child.proc else []
+        for pid in tree:
+            tree += kids.get(pid, [])
+        cpu[label] = sum(table[pid][2] + table[pid][3] for pid in tree if pid in table)
+    cpu["postgres"] = sum(own + reaped for command, _, own, reaped in table.values() if command == "postgres")
+    cpu["load (senders, Messages API server)"] = own_cpu_seconds()
+    return cpu
+
+
 def own_cpu_seconds() -> float:
     """CPU of this process: the senders and the Messages API server (the load, not the product)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -382,6 +400,7 @@ class QclusterMemory:
         for pid, (_, ppid, _, _) in proc_table().items():
             kids.setdefault(ppid, []).append(pid)
         pids: list[int] = []
+        lanes: dict[int, str] = {}
         for root, lane in self.roots.items():
             sentinels = sorted(kids.get(root, []))
             if root not in self.roles:
@@ -391,8 +410,10 @@ class QclusterMemory:
                     started = sorted(kids.get(sentinel, []))
                     self.roles.update(dict.fromkeys(started[-2:-1], f"{lane} monitor"))
                     self.roles.update(dict.fromkeys(started[-1:], f"{lane} pusher"))
-            pids += [root, *sentinels, *(pid for s in sentinels for pid in sorted(kids.get(s, [])))]
-        processes = {f"{self.roles.get(pid, 'worker')} {pid}": rss_bytes(pid) for pid in pids}
+            tree = [root, *sentinels, *(pid for s in sentinels for pid in sorted(kids.get(s, [])))]
+            lanes.update(dict.fromkeys(tree, lane))
+            pids += tree
+        processes = {f"{self.roles.get(pid, f'{lanes[pid]} worker')} {pid}": rss_bytes(pid) for pid in pids}
         sample = {
             "t": time.time(),
             "total": sum(processes.values()),
@@ -645,12 +666,14 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
                 next_sample += SAMPLE_EVERY_S
 
         cpu_before = own_cpu_seconds()
+        cpu_start = cpu_by_process(children)
         window_start = run_load(driver, schedule, args.seconds, args.senders, tick)
         window_end = time.time()
         backlog = BacklogProbe(args.database, depth, BACKLOG_AFTER_S)
         driver_cores = (own_cpu_seconds() - cpu_before) / max(window_end - window_start, 1e-9)
         load_end = [round(x, 2) for x in os.getloadavg()]
         drained_in = drain(args.drain, "drain")
+        cpu_end = cpu_by_process(children)
         backlog_after = backlog.result()
         memory.sample()
         first_rss, last_rss = memory.samples[0]["total"], memory.samples[-1]["total"]
@@ -710,6 +733,11 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
             "writeback_p95_ms": milliseconds(percentile(latencies, 95)),
             "writeback_p99_ms": milliseconds(percentile(latencies, 99)),
             "backlog_after_10s": backlog_after,
+            # Window and drain: all the work the window's events caused, per event sent in it.
+            "cpu_ms_per_event": {
+                label: round(1000 * (used - cpu_start.get(label, 0.0)) / max(len(window_sent), 1), 2)
+                for label, used in cpu_end.items()
+            },
             "qcluster_memory_growth_pct": round(100 * (last_rss - first_rss) / max(first_rss, 1), 1),
             "memory": memory.samples,
             "messages_server_requests": len(messages.message_requests),
@@ -797,6 +825,8 @@ def report_text(r: dict[str, Any]) -> tuple[str, bool]:
         f"max {ms(lat['max'])}",
         f"Broker backlog     {r['backlog_after_10s']} tasks still queued {BACKLOG_AFTER_S:g} s after the "
         "window ended",
+        "CPU ms per event sent, window and drain, by process tree: "
+        + ", ".join(f"{label} {value:g}" for label, value in r["cpu_ms_per_event"].items()),
         f"qcluster memory    RSS summed over the process tree: start {mb(first['total'])} MB, end "
         f"{mb(last['total'])} MB, growth {100 * growth:+.1f}% (target under {100 * MEMORY_GROWTH_TARGET:g}%) "
         f"{verdict(growth < MEMORY_GROWTH_TARGET)}",
@@ -807,11 +837,11 @@ def report_text(r: dict[str, Any]) -> tuple[str, bool]:
     ]
     start, end = first["processes"], last["processes"]
     for name in sorted(
-        set(start) | set(end), key=lambda n: (ROLE_ORDER.index(n.split()[0]), int(n.split()[1]))
+        set(start) | set(end), key=lambda n: (n.split()[0], ROLE_ORDER.index(n.split()[1]), int(n.split()[2]))
     ):
         before = mb(start[name]) if name in start else "-"
         after = mb(end[name]) if name in end else "-"
-        lines.append(f"    {name:<16} {before:>5} -> {after:>5}")
+        lines.append(f"    {name:<26} {before:>5} -> {after:>5}")
     if r["qcluster_warnings"]:
         lines += ["qcluster warnings (last):", *r["qcluster_warnings"]]
     lines.append(

@@ -38,14 +38,15 @@ INSTALLED_APPS = [
     "intelligence",
 ]
 
+# The bearscope.middleware ones are Django's and django-csp's, skipped by the webhook.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "bearscope.middleware.CSPMiddleware",
+    "bearscope.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "bearscope.middleware.AuthenticationMiddleware",
+    "bearscope.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",

@@ -68,10 +68,13 @@ def reclassification_request(*, conversation: Conversation, message: Message) ->
     """
     if message.direction != Message.Direction.IN:
         return None
-    config = ClassifierSettings.load()
-    current = Classification.objects.filter(conversation=conversation, current=True).first()
+    # Sliced, not .first(): ORDER BY id LIMIT 1 can lead PostgreSQL to walk the primary key
+    # instead of the one-current index, and this runs on every inbound message.
+    current = next(iter(Classification.objects.filter(conversation=conversation, current=True)[:1]), None)
     if current is None:
         return None  # the first classification is queued and will read this message
+    current.conversation = conversation  # already loaded: the reason's checks read it
+    config = ClassifierSettings.load()
     if current.status == Classification.Status.DONE and not reclassify_reason(
         classification=current, config=config
     ):

@@ -232,3 +232,22 @@ class TestDatabaseOutage:
         assert WebhookEvent.objects.count() == 0
         assert post_webhook(client, payload).json()["status"] == "accepted"
         assert WebhookEvent.objects.get().event_id == payload["id"]
+
+
+@pytest.mark.django_db
+def test_the_webhook_answers_without_session_user_or_page_headers(client, django_user_model):
+    """The browser middleware skips the webhook (bearscope.middleware); pages keep all of it."""
+    client.force_login(django_user_model.objects.create_superuser("ops", password="x"))
+    response = post_webhook(client, fixture("conversation_create"))
+    assert response.status_code == 200
+    request = response.wsgi_request
+    assert not hasattr(request, "session")
+    assert not hasattr(request, "_messages")
+    assert "sessionid" not in response.cookies
+    assert "Content-Security-Policy" not in response.headers
+
+    page = client.get("/triage/")
+    assert page.status_code == 200
+    assert page.wsgi_request.user.username == "ops"
+    assert "Content-Security-Policy" in page.headers
+    assert page.headers["X-Frame-Options"] == "DENY"
