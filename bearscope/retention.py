@@ -1,4 +1,4 @@
-"""Personal data kept no longer than needed: old webhook bodies and prompt inputs are blanked."""
+"""Personal data kept no longer than needed: old webhook bodies, prompts and model answers are blanked."""
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +30,9 @@ PRUNED = [
     Kept("webhook bodies", "kustomer.WebhookEvent", "received_at", "body", keep={"status": "received"}),
     Kept("classification prompt inputs", "classification.Classification", "created_at", "prompt_input"),
     Kept("insights prompt inputs", "intelligence.ConversationAnalysis", "created_at", "prompt_input"),
+    # The model's answer as received: it quotes the customer (evidence), and its parsed fields stay.
+    Kept("classification model answers", "classification.Classification", "created_at", "raw_output"),
+    Kept("insights model answers", "intelligence.ConversationAnalysis", "created_at", "raw_output"),
 ]
 
 

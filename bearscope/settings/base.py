@@ -222,7 +222,7 @@ Q_CLUSTER = {
 # Off: every task in the one default queue, served by a single `qcluster` (a small install).
 QUEUE_LANES = env.bool("QUEUE_LANES", default=True)
 Q_RESULT_DAYS = env.int("Q_RESULT_DAYS", default=7)
-# Raw webhook bodies and the prompt inputs sent to Claude are blanked after this many days;
+# Raw webhook bodies, the prompt inputs sent to Claude and its answers are blanked after this many days;
 # the rows derived from them (mirror, classifications, analyses) stay (bearscope/retention.py).
 PII_RETENTION_DAYS = env.int("PII_RETENTION_DAYS", default=90)
 if REDIS_URL:

@@ -1,4 +1,5 @@
-"""PII_RETENTION_DAYS: raw webhook bodies and prompt inputs are blanked when old; the derived rows stay."""
+"""PII_RETENTION_DAYS: raw webhook bodies, prompt inputs and model answers are blanked when old; the derived
+rows stay."""
 
 from datetime import timedelta
 
@@ -32,10 +33,10 @@ def test_old_bodies_and_prompt_inputs_are_blanked_and_the_rows_kept(settings):
     new_event = WebhookEventFactory(body=SECRET_TEXT, status=WebhookEvent.Status.PROCESSED)
     for event in (old_event, pending_event):
         _aged(WebhookEvent, event.pk, 91, "received_at")
-    old_classification = ClassificationFactory(prompt_input=SECRET_TEXT)
-    new_classification = ClassificationFactory(prompt_input=SECRET_TEXT)
+    old_classification = ClassificationFactory(prompt_input=SECRET_TEXT, raw_output=SECRET_TEXT)
+    new_classification = ClassificationFactory(prompt_input=SECRET_TEXT, raw_output=SECRET_TEXT)
     _aged(Classification, old_classification.pk, 91)
-    old_analysis = AnalysisFactory(prompt_input=SECRET_TEXT)
+    old_analysis = AnalysisFactory(prompt_input=SECRET_TEXT, raw_output=SECRET_TEXT)
     _aged(ConversationAnalysis, old_analysis.pk, 91)
 
     summary = pii_prune()
@@ -45,15 +46,19 @@ def test_old_bodies_and_prompt_inputs_are_blanked_and_the_rows_kept(settings):
     assert old_event.body == ""
     assert pending_event.body == SECRET_TEXT  # not processed yet: it still needs its body
     assert new_event.body == SECRET_TEXT
-    assert old_classification.prompt_input == ""
+    assert (old_classification.prompt_input, old_classification.raw_output) == ("", "")
     assert old_classification.intent_id is not None  # what was derived stays
-    assert new_classification.prompt_input == SECRET_TEXT
-    assert old_analysis.prompt_input == ""
+    assert (new_classification.prompt_input, new_classification.raw_output) == (SECRET_TEXT, SECRET_TEXT)
+    assert (old_analysis.prompt_input, old_analysis.raw_output) == ("", "")
     run = SweepRun.objects.get(sweeper="Personal data pruning")
-    assert run.total == 3
+    assert run.total == 5
     assert "webhook bodies 1" in summary
+    assert "classification model answers 1" in summary
 
-    assert pii_prune() == "webhook bodies 0, classification prompt inputs 0, insights prompt inputs 0"
+    assert pii_prune() == (
+        "webhook bodies 0, classification prompt inputs 0, insights prompt inputs 0, "
+        "classification model answers 0, insights model answers 0"
+    )
 
 
 def test_the_retention_follows_the_setting(settings):
