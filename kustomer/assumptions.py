@@ -127,6 +127,17 @@ def _verified_flag(assumption: Assumption, client: KustomerClient) -> Finding:
     return Finding(Verdict.HOLDS, f"{where}: {flagged} of {len(entries)} emails and phones say `verified`.")
 
 
+def _sms_sender(assumption: Assumption, client: KustomerClient) -> Finding:
+    message = Message.objects.filter(channel="sms", direction=Message.Direction.IN).order_by("-pk").first()
+    if message is None:
+        return Finding(Verdict.NOT_PROBED, "No SMS message is mirrored yet; probed once one is.")
+    where = f"SMS message {message.kustomer_id}"
+    if not assumption.held_by()(message.meta):
+        detail = f"{where} has no number in meta.from: SMS replies need a verified email."
+        return Finding(Verdict.FAILS, detail)
+    return Finding(Verdict.HOLDS, f"{where} carries the sender's number in meta.from.")
+
+
 SENDS = "Only a sent draft shows it, and sending one reaches a customer."
 ASSUMPTIONS = (
     Assumption(
@@ -197,6 +208,12 @@ ASSUMPTIONS = (
         "kustomer.payloads.customer_verified_contacts",
         "Reads the newest mirrored customer (`GET /v1/customers/{id}`).",
         probe=_verified_flag,
+    ),
+    Assumption(
+        "An SMS message carries the customer's number in `meta.from`",
+        "kustomer.payloads.sms_sender_phone",
+        "Reads the newest mirrored SMS message (no request).",
+        probe=_sms_sender,
     ),
 )
 

@@ -227,6 +227,22 @@ def phone_digits(value: Any) -> str:
     return "".join(ch for ch in as_str(value, 64) if ch.isdigit())
 
 
+def sms_sender_phone(meta: Any) -> str:
+    """Assumption: an SMS message carries the customer's number in `meta.from` (text, or an object
+    with `phone`). Returns its digits; empty when it is not there."""
+    sender = as_dict(meta).get("from")
+    if isinstance(sender, dict):
+        sender = sender.get("phone")
+    return phone_digits(sender)
+
+
+def same_phone(a: str, b: str) -> bool:
+    """Two phone numbers as digits are one when equal, or when one is the other without its country
+    code ("4155550123" and "14155550123"): ten digits at least, so short codes never match."""
+    shorter, longer = sorted((a, b), key=len)
+    return len(shorter) >= 10 and longer.endswith(shorter)
+
+
 def customer_verified_contacts(customer: Any) -> tuple[set[str], set[str]]:
     """Assumption: a confirmed email or phone says `verified: true` on its entry in `emails` / `phones`.
 

@@ -8,7 +8,14 @@ from decimal import Decimal
 from classification.models import Classification, Sentiment, TriageReview
 from kustomer.client import KustomerClient
 from kustomer.models import Message
-from kustomer.payloads import customer_verified_contacts, email_headers, email_sender, message_is_outbound
+from kustomer.payloads import (
+    customer_verified_contacts,
+    email_headers,
+    email_sender,
+    message_is_outbound,
+    same_phone,
+    sms_sender_phone,
+)
 
 from ..models import (
     AutoReply,
@@ -196,9 +203,11 @@ def identity_verified(ctx: Context, checked: OrderCheck) -> Verdict:
     emails, phones = customer_verified_contacts(checked.customer)
     if checked.email in emails:
         return Verdict(True, f"{checked.reason}; the order's email is verified")
-    if channel_name == "sms" and phones:
-        return Verdict(True, f"{checked.reason}; the customer's phone is verified")
-    what = "email or phone" if channel_name == "sms" else "email"
+    # On SMS the number the message came from counts too, when the customer record has it verified.
+    sender = sms_sender_phone(ctx.inbound.meta) if channel_name == "sms" and ctx.inbound else ""
+    if sender and any(same_phone(sender, phone) for phone in phones):
+        return Verdict(True, f"{checked.reason}; the phone the message came from is verified")
+    what = "email or the sender's phone" if channel_name == "sms" else "email"
     code = BlockReason.IDENTITY_UNVERIFIED
     return Verdict(
         False, f"{code}: on {channel_name} the customer's {what} must be verified in Kustomer", code

@@ -48,14 +48,31 @@ def test_on_chat_a_verified_email_passes(
     assert "the order's email is verified" in data_check(decision)["reason"]
 
 
-def test_on_sms_a_verified_phone_passes(
-    starter, mirrored, classified, kustomer_sandbox, django_capture_on_commit_callbacks
+@pytest.mark.parametrize("sender", ["+14155550123", "(415) 555-0123", {"phone": "+1 415 555 0123"}])
+def test_on_sms_the_verified_phone_the_message_came_from_passes(
+    starter, mirrored, classified, kustomer_sandbox, django_capture_on_commit_callbacks, sender
 ):
     AutoReplySettings.objects.filter(pk=1).update(channels="email,chat,sms")
-    verified(kustomer_sandbox, email=False, phone=True)
-    conversation = mirrored(CONVERSATION_ID, CUSTOMER_ID, "Where is BS-100234?", channel="sms")
+    verified(kustomer_sandbox, email=False, phone=True)  # the seed's customer has +14155550123
+    conversation = mirrored(
+        CONVERSATION_ID, CUSTOMER_ID, "Where is BS-100234?", channel="sms", meta={"from": sender}
+    )
     decision = decide(classified(conversation, order_number=ORDER_NUMBER), django_capture_on_commit_callbacks)
     assert decision.verdict == "reply"
+    assert "the phone the message came from is verified" in data_check(decision)["reason"]
+
+
+@pytest.mark.parametrize("meta", [{"from": "+14155550999"}, {"from": "55501"}, {}])
+def test_on_sms_a_verified_phone_that_did_not_send_the_message_blocks_the_reply(
+    starter, mirrored, classified, kustomer_sandbox, django_capture_on_commit_callbacks, meta
+):
+    """Someone texting from another number (or an SMS without one) learns nothing of the order."""
+    AutoReplySettings.objects.filter(pk=1).update(channels="email,chat,sms")
+    verified(kustomer_sandbox, email=False, phone=True)
+    conversation = mirrored(CONVERSATION_ID, CUSTOMER_ID, "Where is BS-100234?", channel="sms", meta=meta)
+    decision = decide(classified(conversation, order_number=ORDER_NUMBER), django_capture_on_commit_callbacks)
+    assert (decision.verdict, decision.reason) == ("blocked", "identity_unverified")
+    assert "email or the sender's phone must be verified" in data_check(decision)["reason"]
 
 
 def test_email_is_not_a_claimed_channel_by_default(

@@ -172,6 +172,14 @@ class TestAssumptions:
             found[a.function.rpartition(".")[2]].verdict == Verdict.NOT_PROBED and a.note for a in unprobed
         )
 
+    def test_the_sms_sender_probe_reads_the_newest_mirrored_sms(self, kustomer_sandbox):
+        [sms] = [a for a in ASSUMPTIONS if a.function.endswith("sms_sender_phone")]
+        assert sms.check(client_checking()).verdict == Verdict.NOT_PROBED  # no SMS mirrored yet
+        MessageFactory(channel="sms", direction="in", meta={"from": "+14155550123"})
+        assert sms.check(client_checking()).verdict == Verdict.HOLDS
+        MessageFactory(channel="sms", direction="in", meta={})
+        assert sms.check(client_checking()).verdict == Verdict.FAILS
+
     def test_a_probe_kustomer_does_not_answer_says_so(self, kustomer_sandbox):
         body = {"status": 503, "count": 2, "path": "^/v1/users/current$"}
         control(kustomer_sandbox, "POST", "faults", body)
