@@ -7,6 +7,7 @@ import string
 import sys
 import tomllib
 import unicodedata
+from datetime import date, timedelta
 from pathlib import Path
 
 import phonenumbers
@@ -17,6 +18,9 @@ from stdnum import luhn
 DATA = Path(__file__).resolve().parents[1] / "bearscope" / "pii" / "data"
 SEED = 1729
 COUNT = 700
+# Dates in the messages are drawn around this day, not today, so the set is the same on any day.
+GENERATED_ON = date(2026, 12, 5)
+YEAR = 365.24  # Faker's year, in days
 STORE_REGION = "US"
 INTENT_WEIGHTS = {"payment": 2, "refund_bank": 2}
 
@@ -87,7 +91,10 @@ class Message:
             case "ean":
                 return _ean13(rng.choice(["400", "500", "590", "690", "30", "87"]), digits)
             case "batch":
-                return fake.date_between(start_date="-2y", end_date="-30d").strftime("%Y%m%d")
+                return fake.date_between(
+                    start_date=GENERATED_ON + timedelta(days=-2 * YEAR),
+                    end_date=GENERATED_ON + timedelta(days=-30),
+                ).strftime("%Y%m%d")
             case "order" | "order2" | "other_order":
                 return rng.choices(
                     [
@@ -118,7 +125,10 @@ class Message:
                     ]
                 )
             case "date" | "date2":
-                day = fake.date_between(start_date="-1y", end_date="+30d")
+                day = fake.date_between(
+                    start_date=GENERATED_ON + timedelta(days=-YEAR),
+                    end_date=GENERATED_ON + timedelta(days=30),
+                )
                 return day.strftime(
                     rng.choice(["%m/%d/%Y", "%Y-%m-%d", "%d.%m.%Y", "%B %d", "%b %d, %Y", "%d/%m/%Y"])
                 )
