@@ -222,31 +222,19 @@ def customer_emails(customer: Any) -> set[str]:
     return emails - {""}
 
 
-def phone_digits(value: Any) -> str:
-    """A phone number as its digits only, so "+1 (415) 555-0123" and "+14155550123" compare equal."""
-    return "".join(ch for ch in as_str(value, 64) if ch.isdigit())
-
-
 def sms_sender_phone(meta: Any) -> str:
     """Assumption: an SMS message carries the customer's number in `meta.from` (text, or an object
-    with `phone`). Returns its digits; empty when it is not there."""
+    with `phone`). Returns it as written; empty when it is not there."""
     sender = as_dict(meta).get("from")
     if isinstance(sender, dict):
         sender = sender.get("phone")
-    return phone_digits(sender)
-
-
-def same_phone(a: str, b: str) -> bool:
-    """Two phone numbers as digits are one when equal, or when one is the other without its country
-    code ("4155550123" and "14155550123"): ten digits at least, so short codes never match."""
-    shorter, longer = sorted((a, b), key=len)
-    return len(shorter) >= 10 and longer.endswith(shorter)
+    return as_str(sender, 64).strip()
 
 
 def customer_verified_contacts(customer: Any) -> tuple[set[str], set[str]]:
     """Assumption: a confirmed email or phone says `verified: true` on its entry in `emails` / `phones`.
 
-    Returns (verified emails lower-case, verified phones as digits). An entry without the flag, or
+    Returns (verified emails lower-case, verified phones as written). An entry without the flag, or
     with anything but `true`, is unverified: identity on chat and SMS then fails closed.
     """
     attrs = attributes(customer)
@@ -256,7 +244,7 @@ def customer_verified_contacts(customer: Any) -> tuple[set[str], set[str]]:
         if e.get("verified") is True
     }
     phones = {
-        phone_digits(p.get("phone"))
+        as_str(p.get("phone"), 64).strip()
         for p in map(as_dict, as_list(attrs.get("phones")))
         if p.get("verified") is True
     }

@@ -332,13 +332,19 @@ def run_load(
 # --- memory -------------------------------------------------------------------------------------
 
 
+def children_by_parent(table: dict[int, tuple[str, int, float, float]]) -> dict[int, list[int]]:
+    """The process table (bench_support.proc_table) as parent pid -> child pids."""
+    kids: dict[int, list[int]] = {}
+    for pid, (_, ppid, _, _) in table.items():
+        kids.setdefault(ppid, []).append(pid)
+    return kids
+
+
 def cpu_by_process(children: dict[str, Child]) -> dict[str, float]:
     """CPU seconds so far of each child's process tree (reaped children included), PostgreSQL's
     processes, and this one (the senders and the Messages API server)."""
     table = proc_table()
-    kids: dict[int, list[int]] = {}
-    for pid, (_, ppid, _, _) in table.items():
-        kids.setdefault(ppid, []).append(pid)
+    kids = children_by_parent(table)
     cpu = {}
     for label, child in children.items():
         tree = [child.proc.pid] if child.proc else []
@@ -396,9 +402,7 @@ class QclusterMemory:
         self.samples: list[dict[str, Any]] = []
 
     def sample(self) -> dict[str, Any]:
-        kids: dict[int, list[int]] = {}
-        for pid, (_, ppid, _, _) in proc_table().items():
-            kids.setdefault(ppid, []).append(pid)
+        kids = children_by_parent(proc_table())
         pids: list[int] = []
         lanes: dict[int, str] = {}
         for root, lane in self.roots.items():

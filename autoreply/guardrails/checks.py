@@ -5,7 +5,8 @@ import re
 from collections.abc import Callable
 from decimal import Decimal
 
-from classification.models import Classification, Sentiment, TriageReview
+from bearscope.pii.finders import phone_key
+from classification.models import Classification, ClassifierSettings, Sentiment, TriageReview
 from kustomer.client import KustomerClient
 from kustomer.models import Message
 from kustomer.payloads import (
@@ -13,7 +14,6 @@ from kustomer.payloads import (
     email_headers,
     email_sender,
     message_is_outbound,
-    same_phone,
     sms_sender_phone,
 )
 
@@ -203,10 +203,13 @@ def identity_verified(ctx: Context, checked: OrderCheck) -> Verdict:
     emails, phones = customer_verified_contacts(checked.customer)
     if checked.email in emails:
         return Verdict(True, f"{checked.reason}; the order's email is verified")
-    # On SMS the number the message came from counts too, when the customer record has it verified.
-    sender = sms_sender_phone(ctx.inbound.meta) if channel_name == "sms" and ctx.inbound else ""
-    if sender and any(same_phone(sender, phone) for phone in phones):
-        return Verdict(True, f"{checked.reason}; the phone the message came from is verified")
+    # On SMS the number the message came from counts too, when the customer record has it verified;
+    # both read as E.164 in the team's phone region, as redaction reads them.
+    if channel_name == "sms" and ctx.inbound:
+        region = ClassifierSettings.load().phone_region or "US"
+        sender = phone_key(phone=sms_sender_phone(ctx.inbound.meta), region=region)
+        if sender and sender in {phone_key(phone=phone, region=region) for phone in phones}:
+            return Verdict(True, f"{checked.reason}; the phone the message came from is verified")
     what = "email or the sender's phone" if channel_name == "sms" else "email"
     code = BlockReason.IDENTITY_UNVERIFIED
     return Verdict(

@@ -28,13 +28,11 @@ def escalation_open(*, conversation: Conversation, message: Message) -> Escalati
     """A message after an auto-reply that was (or may have been) sent flags the conversation, once."""
     if message.direction != Message.Direction.IN:
         return None
-    # Sending or unknown may have reached the customer: a person looking is the safe side. One reply
-    # per conversation at most, so a slice: .first()'s ORDER BY id runs on every inbound message.
-    replies = AutoReply.objects.filter(
+    # Sending or unknown may have reached the customer: a person looking is the safe side.
+    reply = AutoReply.objects.filter(
         conversation=conversation,
         state__in=[AutoReply.State.SENT, AutoReply.State.SENDING, AutoReply.State.UNKNOWN],
-    )
-    reply = next(iter(replies[:1]), None)
+    ).first()
     if reply is None:
         return None
     replied_at = reply.finished_at or reply.sending_started_at

@@ -68,9 +68,7 @@ def reclassification_request(*, conversation: Conversation, message: Message) ->
     """
     if message.direction != Message.Direction.IN:
         return None
-    # Sliced, not .first(): ORDER BY id LIMIT 1 can lead PostgreSQL to walk the primary key
-    # instead of the one-current index, and this runs on every inbound message.
-    current = next(iter(Classification.objects.filter(conversation=conversation, current=True)[:1]), None)
+    current = Classification.objects.filter(conversation=conversation, current=True).first()
     if current is None:
         return None  # the first classification is queued and will read this message
     current.conversation = conversation  # already loaded: the reason's checks read it

@@ -248,10 +248,9 @@ class SandboxState(
             if subject is None:
                 name = conv["attributes"]["name"]
                 subject = name if direction == "in" else f"Re: {name}"
-        if channel == "sms":
-            phones = self.customers[customer_id]["attributes"].get("phones") or []
-            if direction == "in" and phones:
-                meta.setdefault("from", phones[0]["phone"])
+        phones = self.customers[customer_id]["attributes"].get("phones") or []
+        if channel == "sms" and direction == "in" and phones:
+            meta.setdefault("from", phones[0]["phone"])
         return resources.message_resource(
             id_=id_ or new_id(),
             conversation_id=conv["id"],
