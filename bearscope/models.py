@@ -1,6 +1,39 @@
 """Base models shared by every app, and the sweeper runs every app's sweepers record."""
 
+import copy
+import time
+
+from django.conf import settings
 from django.db import models
+
+# Settings rows this process read, by model: (when the memo expires on time.monotonic(), the row).
+_singletons: dict[type, tuple[float, "SingletonModel"]] = {}
+
+
+def singletons_forget() -> None:
+    """Forget every settings row this process read: the next load() reads the database."""
+    _singletons.clear()
+
+
+def _singleton_forget(model: type[models.Model]) -> None:
+    # load() may have been called on a proxy of the same table: forget every class that reads it.
+    table = model._meta.concrete_model
+    for cls in [cls for cls in _singletons if cls._meta.concrete_model is table]:
+        _singletons.pop(cls, None)
+
+
+class SingletonQuerySet(models.QuerySet):
+    """A settings row written past the model (update(), delete()) is forgotten in this process as well."""
+
+    def update(self, **kwargs) -> int:
+        rows = super().update(**kwargs)
+        _singleton_forget(self.model)
+        return rows
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        deleted = super().delete()
+        _singleton_forget(self.model)
+        return deleted
 
 
 class TimeStampedModel(models.Model):
@@ -14,14 +47,52 @@ class TimeStampedModel(models.Model):
 
 
 class SingletonModel(models.Model):
-    """Settings edited in the admin as one row (pk 1), made with its defaults on first use."""
+    """Settings edited in the admin as one row (pk 1), made with its defaults on first use.
+
+    load() reads the row at most once per SETTINGS_CACHE_SECONDS in each process: the pipelines read
+    settings on every event. Any write through the ORM (save, update, delete) forgets it in the process
+    that made it at once; other processes see the change within that time.
+    """
+
+    objects = SingletonQuerySet.as_manager()
 
     class Meta:
         abstract = True
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        _singleton_forget(type(self))
+
+    def delete(self, *args, **kwargs):
+        deleted = super().delete(*args, **kwargs)
+        _singleton_forget(type(self))
+        return deleted
+
     @classmethod
     def load(cls):
-        return cls.objects.get_or_create(pk=1)[0]
+        now = time.monotonic()
+        memo = _singletons.get(cls)
+        if memo is not None and memo[0] > now:
+            return _copy(memo[1])
+        row, created = cls.objects.get_or_create(pk=1)
+        ttl = settings.SETTINGS_CACHE_SECONDS
+        # A row made just now may still be rolled back with the caller's transaction: read it again.
+        if ttl > 0 and not created:
+            _singletons[cls] = (now + ttl, _copy(row))
+        return row
+
+
+def _copy(row: SingletonModel) -> SingletonModel:
+    """A row of its own for each caller: one that changes it (and maybe never saves) leaves the memo alone.
+
+    A shallow copy (the model's own pickling: a new instance and state) with its JSON values copied
+    deeply, a tenth of the cost of copy.deepcopy of the whole instance.
+    """
+    clone = copy.copy(row)
+    for name, value in clone.__dict__.items():
+        if isinstance(value, dict | list):
+            clone.__dict__[name] = copy.deepcopy(value)
+    return clone
 
 
 class SweepRun(models.Model):

@@ -4,15 +4,27 @@ from dataclasses import dataclass, field, fields
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Case, CharField, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from bearscope.llm import llm_configured
-from kustomer.models import Message
+from kustomer.models import Conversation, Message
 
-from .models import Classification, ClassifierSettings, LocalModelVersion
-from .reasons import QueueReason, reason_label
+from .models import Classification, ClassifierSettings, LocalModelVersion, TriageReview
+from .reasons import QueueReason, ReclassifyReason, reason_label
 
 RESOLVED_STATUS = "done"  # Kustomer's status of a resolved conversation
 
@@ -60,6 +72,17 @@ class QueueFilters:
 def _in_queue() -> Q:
     """Sent to triage, or routed automatically and sampled for a blind audit."""
     return Q(route=Classification.Route.TRIAGE) | Q(route=Classification.Route.AUTO, audit=True)
+
+
+def triage_unreviewed() -> QuerySet[Classification]:
+    """Current classifications sent to triage that no reviewer has reviewed yet, resolved or not
+    (the dashboards' backlog). Read from the row's `reviewed_at`, which the review service sets."""
+    return Classification.objects.filter(
+        route=Classification.Route.TRIAGE,
+        status=Classification.Status.DONE,
+        current=True,
+        reviewed_at__isnull=True,
+    )
 
 
 def _first_customer_message_at() -> QuerySet[Message]:
@@ -255,3 +278,57 @@ def classifier_in_use() -> tuple[str, bool]:
         "with the reason 'no_classifier'",
         False,
     )
+
+
+# What following the conversation reads of its current classification on every customer message; the
+# wide fields (the prompt sent, the model's answer, the rationale) are left in the database.
+FOLLOWING_FIELDS = (
+    "conversation_id",
+    "current",
+    "status",
+    "route",
+    "started_at",
+    "classified_at",
+    "created_at",
+    "reclassify_due_at",
+)
+# Re-classifications the product asked for on its own; the admin's "classify again" does not count.
+AUTOMATIC_RECLASSIFY = [ReclassifyReason.TRIAGE_UNREVIEWED, ReclassifyReason.TOO_LITTLE_TEXT]
+
+
+def following_classification(*, conversation: Conversation) -> Classification | None:
+    """The conversation's current classification with only FOLLOWING_FIELDS loaded; None before the first."""
+    return (
+        Classification.objects.filter(conversation=conversation, current=True).only(*FOLLOWING_FIELDS).first()
+    )
+
+
+@dataclass(frozen=True)
+class FollowingFacts:
+    """What stops a conversation from being classified again, read together."""
+
+    reviewed: bool  # a reviewer decided one of its classifications
+    answered: bool  # a message went out: an agent, or BearScope's reply
+    reclassified: int  # automatic re-classifications so far
+
+
+def following_facts(*, conversation: Conversation) -> FollowingFacts:
+    """The three in one query, not one each: they are asked only once everything else says "again"."""
+    reclassified = (
+        Classification.objects.filter(conversation=OuterRef("pk"), reclassify_reason__in=AUTOMATIC_RECLASSIFY)
+        .order_by()
+        .values("conversation")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    outbound = Message.objects.filter(conversation=OuterRef("pk"), direction=Message.Direction.OUT)
+    row = (
+        Conversation.objects.filter(pk=conversation.pk)
+        .values(
+            reviewed=Exists(TriageReview.objects.filter(classification__conversation=OuterRef("pk"))),
+            answered=Exists(outbound),
+            reclassified=Coalesce(Subquery(reclassified), 0),
+        )
+        .get()
+    )
+    return FollowingFacts(**row)

@@ -28,11 +28,16 @@ def escalation_open(*, conversation: Conversation, message: Message) -> Escalati
     """A message after an auto-reply that was (or may have been) sent flags the conversation, once."""
     if message.direction != Message.Direction.IN:
         return None
-    # Sending or unknown may have reached the customer: a person looking is the safe side.
-    reply = AutoReply.objects.filter(
-        conversation=conversation,
-        state__in=[AutoReply.State.SENT, AutoReply.State.SENDING, AutoReply.State.UNKNOWN],
-    ).first()
+    # Sending or unknown may have reached the customer: a person looking is the safe side. Only its
+    # times are read: this runs on every customer message, and the reply's text is not needed here.
+    reply = (
+        AutoReply.objects.filter(
+            conversation=conversation,
+            state__in=[AutoReply.State.SENT, AutoReply.State.SENDING, AutoReply.State.UNKNOWN],
+        )
+        .only("finished_at", "sending_started_at")
+        .first()
+    )
     if reply is None:
         return None
     replied_at = reply.finished_at or reply.sending_started_at

@@ -230,6 +230,11 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# Each process reads a settings row (classifier, auto-reply, order mapping, ...) at most once in this
+# many seconds: they are read on every webhook event. An admin change reaches the workers within it; the
+# process that wrote the row (save, update, delete) sees it at once. 0 reads the row every time.
+SETTINGS_CACHE_SECONDS = env.float("SETTINGS_CACHE_SECONDS", default=5.0)
+
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}

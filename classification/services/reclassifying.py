@@ -1,7 +1,7 @@
 """Re-classification: the customer's newer messages classify a conversation again, once per burst."""
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,50 +12,65 @@ from bearscope.queue import enqueue_each_on_commit, enqueue_on_commit
 from bearscope.sweeps import SWEEP_BATCH
 from kustomer.models import Conversation, Message
 
-from ..models import Classification, ClassifierSettings, TriageReview
+from ..models import Classification, ClassifierSettings
 from ..reasons import ReclassifyReason
+from ..selectors import following_classification, following_facts
 from ..wording import meaningful_word_count
 from .classifying import conversation_classify
 
 logger = logging.getLogger(__name__)
 
 RECLASSIFY_TASK = "classification.tasks.conversation_reclassify"
-# Re-classifications the product asked for on its own; the admin's "classify again" does not count.
-AUTOMATIC = [ReclassifyReason.TRIAGE_UNREVIEWED, ReclassifyReason.TOO_LITTLE_TEXT]
 
 
-def _seen_until(classification: Classification):
+def _seen_until(classification: Classification) -> datetime:
     return classification.started_at or classification.classified_at or classification.created_at
 
 
-def reclassify_reason(*, classification: Classification, config: ClassifierSettings) -> str:
+def _newer_inbound(conversation: Conversation, seen_until: datetime, message: Message | None) -> bool:
+    # The customer message being mirrored, when the classification did not read it, answers without a query.
+    if (
+        message is not None
+        and message.direction == Message.Direction.IN
+        and message.conversation_id == conversation.pk
+        and message.created_at is not None
+        and message.created_at > seen_until
+    ):
+        return True
+    return conversation.messages.filter(direction=Message.Direction.IN, created_at__gt=seen_until).exists()
+
+
+def reclassify_reason(
+    *, classification: Classification, config: ClassifierSettings, message: Message | None = None
+) -> str:
     """Why the conversation should be classified again now (a ReclassifyReason); empty: it should not.
 
     Only a finished, current classification that went to triage or was made on too little text, that
     a newer customer message did not reach, with no review and no reply in the conversation yet,
-    below the per-conversation cap. The cheap questions come first: this runs on every inbound message.
+    below the per-conversation cap. The cheap questions come first: this runs on every inbound message
+    (`message`, already saved, when it is the one being mirrored).
     """
     done = Classification.Status.DONE
     if not config.enabled or not classification.current or classification.status != done:
         return ""
     conversation = classification.conversation
-    inbound = conversation.messages.filter(direction=Message.Direction.IN)
     seen_until = _seen_until(classification)
     if classification.route == Classification.Route.TRIAGE:
         reason = ReclassifyReason.TRIAGE_UNREVIEWED
     else:
-        seen = "\n".join(inbound.filter(created_at__lte=seen_until).values_list("body", flat=True))
-        if meaningful_word_count(seen) >= config.min_meaningful_words:
+        seen = conversation.messages.filter(direction=Message.Direction.IN, created_at__lte=seen_until)
+        text = "\n".join(seen.values_list("body", flat=True))
+        if meaningful_word_count(text) >= config.min_meaningful_words:
             return ""
         reason = ReclassifyReason.TOO_LITTLE_TEXT
-    if not inbound.filter(created_at__gt=seen_until).exists():
+    if not _newer_inbound(conversation, seen_until, message):
         return ""  # the classification already read every message
-    if TriageReview.objects.filter(classification__conversation=conversation).exists():
+    facts = following_facts(conversation=conversation)
+    if facts.reviewed:
         return ""  # a person decided: their word stands
-    if conversation.messages.filter(direction=Message.Direction.OUT).exists():
+    if facts.answered:
         return ""  # an agent (or BearScope's reply) answered: the conversation has moved on
-    redone = Classification.objects.filter(conversation=conversation, reclassify_reason__in=AUTOMATIC)
-    if redone.count() >= config.max_reclassifications:
+    if facts.reclassified >= config.max_reclassifications:
         return ""
     return reason
 
@@ -64,17 +79,18 @@ def reclassification_request(*, conversation: Conversation, message: Message) ->
     """A new customer message: when it may change the classification, (re)start the wait before redoing it.
 
     Each message of a burst moves the due time later, so the burst is classified once, on all of it.
-    Runs inside the webhook event's transaction.
+    Runs inside the webhook event's transaction, which holds the conversation's row lock. Returns the
+    current classification (only the fields following reads) when it is to be classified again.
     """
     if message.direction != Message.Direction.IN:
         return None
-    current = Classification.objects.filter(conversation=conversation, current=True).first()
+    current = following_classification(conversation=conversation)
     if current is None:
         return None  # the first classification is queued and will read this message
     current.conversation = conversation  # already loaded: the reason's checks read it
     config = ClassifierSettings.load()
     if current.status == Classification.Status.DONE and not reclassify_reason(
-        classification=current, config=config
+        classification=current, config=config, message=message
     ):
         return None
     # A classification still running may finish without this message; the task decides once it is done.
@@ -86,17 +102,20 @@ def reclassification_request(*, conversation: Conversation, message: Message) ->
         return current
     # One schedule per classification, moved by every message: the burst's last message sets the time.
     # Its cluster's scheduler runs it, in the decisions lane (bearscope.lanes).
-    Schedule.objects.update_or_create(
-        name=f"reclassify-{current.pk}",
-        defaults={
-            "func": RECLASSIFY_TASK,
-            "args": repr((current.pk,)),
-            "schedule_type": Schedule.ONCE,
-            "repeats": -1,
-            "next_run": due,
-            "cluster": cluster_for(RECLASSIFY_TASK),
-        },
-    )
+    name = f"reclassify-{current.pk}"
+    schedule = {
+        "func": RECLASSIFY_TASK,
+        "args": repr((current.pk,)),
+        "schedule_type": Schedule.ONCE,
+        "repeats": -1,
+        "next_run": due,
+        "cluster": cluster_for(RECLASSIFY_TASK),
+    }
+    # One UPDATE for the burst's later messages where update_or_create takes a savepoint and a locking
+    # read first. Nothing else makes this schedule, and the conversation's lock serialises its messages;
+    # gone (run by the scheduler, which deletes it) or not made yet, it is made.
+    if not Schedule.objects.filter(name=name).update(**schedule):
+        Schedule.objects.create(name=name, **schedule)
     return current
 
 
