@@ -220,6 +220,84 @@ class DailyRollup(models.Model):
         return f"{self.day} {self.intent}/{self.channel}/{self.team}/{self.agent}"
 
 
+class AgreementRollup(models.Model):
+    """Triage reviews per review day and AI intent, and how many kept the AI's intent and sub-intent.
+
+    The agreement panel sums these rows for past days instead of reading every review; rebuilt for
+    the days of new reviews by the same schedule as DailyRollup.
+    """
+
+    day = models.DateField()
+    intent = models.ForeignKey(
+        "classification.Intent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The AI's intent of the reviewed classification; empty: none.",
+    )
+    reviewed = models.PositiveIntegerField(default=0)
+    agreed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "intent"], name="agreement_rollup_unique_cell")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.intent_id}: {self.agreed}/{self.reviewed}"
+
+
+class SentimentRollup(models.Model):
+    """Current computed analyses per resolution day, intent and the customer's sentiment as the
+    conversation's current classification found it (empty: not known, or never classified).
+
+    The overview's sentiment panels sum these rows. Rebuilt with DailyRollup, and for the days of
+    conversations classified since, as a new classification changes the sentiment they count.
+    """
+
+    day = models.DateField()
+    intent = models.CharField(max_length=64, blank=True)
+    sentiment = models.CharField(max_length=8, blank=True)
+    conversations = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "intent", "sentiment"], name="sentiment_rollup_unique_cell"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.intent}/{self.sentiment}: {self.conversations}"
+
+
+class DailyChoice(models.Model):
+    """A value a dashboard filter offers for a resolution day: an intent, channel, team or agent of a
+    computed analysis, or the customer language (current classification) of any current analysis.
+
+    The filters list the values of the days in the range from these few rows instead of the rollups.
+    Rebuilt with SentimentRollup.
+    """
+
+    class Dimension(models.TextChoices):
+        INTENT = "intent", "Intent"
+        CHANNEL = "channel", "Channel"
+        TEAM = "team", "Team"
+        AGENT = "agent", "Agent"
+        LANGUAGE = "language", "Language"
+
+    dimension = models.CharField(max_length=16, choices=Dimension)
+    day = models.DateField()
+    value = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dimension", "day", "value"], name="daily_choice_unique_value")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.dimension}={self.value}"
+
+
 class Backtest(TimeStampedModel):
     """A classifier configuration replayed over past conversations of the mirror, never touching Kustomer."""
 

@@ -208,25 +208,21 @@ def _batch_create(rng, world, customers, offset, size, seed, start, span, now, w
     # Only triaged conversations get a classification row: the dashboards read the route from the
     # analysis, and the backlog and agreement panels need the triage ones (a third of the rows saved).
     triaged = [(r, c) for r, c in zip(rows, conversations, strict=True) if r["route"] == "triage"]
-    classifications = Classification.objects.bulk_create(
-        [
-            Classification(
-                conversation=c,
-                status=Classification.Status.DONE,
-                intent=r["intent"],
-                confidence=round(
-                    rng.uniform(0.9, 0.99) if r["route"] == "auto" else rng.uniform(0.4, 0.89), 3
-                ),
-                route=r["route"],
-                route_reason=RouteReason.LOW_CONFIDENCE if r["route"] == "triage" else "",
-                provider="claude",
-                model_id="claude-haiku-5-5",
-                classified_at=r["created_at"] + timedelta(seconds=5),
-                writeback_status=Classification.WriteBack.DONE,
-            )
-            for r, c in triaged
-        ]
-    )
+    classifications = [
+        Classification(
+            conversation=c,
+            status=Classification.Status.DONE,
+            intent=r["intent"],
+            confidence=round(rng.uniform(0.9, 0.99) if r["route"] == "auto" else rng.uniform(0.4, 0.89), 3),
+            route=r["route"],
+            route_reason=RouteReason.LOW_CONFIDENCE if r["route"] == "triage" else "",
+            provider="claude",
+            model_id="claude-haiku-5-5",
+            classified_at=r["created_at"] + timedelta(seconds=5),
+            writeback_status=Classification.WriteBack.DONE,
+        )
+        for r, c in triaged
+    ]
     backlog_since = now - timedelta(hours=BACKLOG_HOURS)
     reviews = []
     for (r, _), classification in zip(triaged, classifications, strict=True):
@@ -241,7 +237,18 @@ def _batch_create(rng, world, customers, offset, size, seed, start, span, now, w
                 created_at=classification.classified_at + timedelta(minutes=rng.randint(5, 600)),
             )
         )
-    _reviews_create(reviews)
+    # Reviews need a priority and a complexity; synthetic ones take the first level of each.
+    priority = PriorityLevel.objects.order_by("position", "pk").first()
+    complexity = ComplexityLevel.objects.order_by("position", "pk").first()
+    if priority is None or complexity is None:
+        reviews = []
+    for review in reviews:
+        review.priority, review.complexity = priority, complexity
+        # As triage_review_save does: the backlog is counted from the classification row.
+        review.classification.reviewed_at = review.created_at
+    Classification.objects.bulk_create(classifications)
+    with _own_created_at(TriageReview):
+        TriageReview.objects.bulk_create(reviews)
     analyses = []
     for r, c in zip(rows, conversations, strict=True):
         cause = world.cause_for(rng, r["intent"].key)
@@ -316,18 +323,6 @@ def _own_created_at(*models: type[Model]) -> Iterator[None]:
     finally:
         for f in fields:
             f.auto_now_add = True
-
-
-def _reviews_create(reviews: list[TriageReview]) -> None:
-    # Reviews need a priority and a complexity; synthetic ones take the first level of each.
-    priority = PriorityLevel.objects.order_by("position", "pk").first()
-    complexity = ComplexityLevel.objects.order_by("position", "pk").first()
-    if priority is None or complexity is None:
-        return
-    for review in reviews:
-        review.priority, review.complexity = priority, complexity
-    with _own_created_at(TriageReview):
-        TriageReview.objects.bulk_create(reviews)
 
 
 def _messages_create(rng: random.Random, rows: list[dict], conversations: list[Conversation]) -> None:

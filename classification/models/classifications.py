@@ -123,6 +123,11 @@ class Classification(TimeStampedModel):
         db_index=True,
         help_text="A newer customer message asks for a re-classification at this time.",
     )
+    reviewed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a reviewer confirmed or corrected it (its triage review's time); empty: not yet.",
+    )
 
     class Meta:
         constraints = [
@@ -133,6 +138,13 @@ class Classification(TimeStampedModel):
         indexes = [
             models.Index(fields=["route", "status", "classified_at"], name="classification_queue"),
             models.Index(fields=["writeback_status", "updated_at"], name="classification_writeback"),
+            # The triage backlog read from this row alone (no anti-join with reviews): a few hundred
+            # rows however long the history is.
+            models.Index(
+                fields=["classified_at"],
+                condition=Q(route="triage", status="done", current=True, reviewed_at__isnull=True),
+                name="classification_awaiting",
+            ),
         ]
         permissions = [("review_classification", "Can review classifications in triage")]
 

@@ -57,7 +57,9 @@ def triage_review_save(
             note=note,
             agreed=agreed,
         )
+        # On the row too, in the same transaction: the triage backlog is counted from it alone.
         Classification.objects.filter(pk=classification.pk).update(
+            reviewed_at=review.created_at,
             writeback_status=Classification.WriteBack.PENDING,
             claimed_by=None,
             claimed_until=None,

@@ -74,6 +74,7 @@ class TriageReviewFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = TriageReview
+        skip_postgeneration_save = True
 
     classification = factory.SubFactory(ClassificationFactory)
     reviewer = None
@@ -84,3 +85,10 @@ class TriageReviewFactory(factory.django.DjangoModelFactory):
     agreed = factory.LazyAttribute(
         lambda o: o.intent == o.classification.intent and o.sub_intent == o.classification.sub_intent
     )
+
+    @factory.post_generation
+    def reviewed(obj, create, extracted, **kwargs):
+        """Mark the classification reviewed, as triage_review_save does."""
+        if create:
+            obj.classification.reviewed_at = obj.created_at
+            Classification.objects.filter(pk=obj.classification_id).update(reviewed_at=obj.created_at)

@@ -9,7 +9,14 @@ from django.utils import timezone
 
 from classification.models import Classification
 from classification.quality import percentile, quality_report
-from classification.selectors import QueueFilters, triage_channels, triage_next, triage_queue
+from classification.selectors import (
+    QueueFilters,
+    triage_channels,
+    triage_next,
+    triage_queue,
+    triage_unreviewed,
+)
+from classification.services.triage import triage_review_save
 from kustomer.tests.factories import ConversationFactory
 
 from .factories import ClassificationFactory, IntentFactory, TriageReviewFactory
@@ -191,3 +198,55 @@ class TestQueue:
         assert triage_next(filters=QueueFilters(intent="account_access"), user=reviewer) == mine
         assert triage_next(filters=QueueFilters(intent="account_access"), user=second_reviewer) == theirs
         assert triage_next(filters=QueueFilters(intent="order_issue"), user=reviewer) is None
+
+
+class TestUnreviewed:
+    """The dashboards' triage backlog, read from the classification row instead of its reviews."""
+
+    def anti_join(self) -> set[int]:
+        """What the backlog was before `reviewed_at`: the triage classifications without a review."""
+        return set(
+            Classification.objects.filter(
+                route=Classification.Route.TRIAGE,
+                status=Classification.Status.DONE,
+                current=True,
+                review__isnull=True,
+            ).values_list("pk", flat=True)
+        )
+
+    def test_a_triage_item_counts_until_a_review_is_saved(self, taxonomy, reviewer):
+        item = ClassificationFactory(intent=taxonomy.shipping, priority=taxonomy.normal)
+        ClassificationFactory(route=Classification.Route.AUTO, route_reason="")  # never waits
+        ClassificationFactory(current=False)  # classified again since
+        ClassificationFactory(status=Classification.Status.PENDING)  # not classified yet
+        assert list(triage_unreviewed()) == [item]
+        assert self.anti_join() == {item.pk}
+        review = triage_review_save(
+            classification=item,
+            reviewer=reviewer,
+            intent=taxonomy.order,
+            sub_intent=None,
+            priority=taxonomy.normal,
+            complexity=taxonomy.simple,
+        )
+        item.refresh_from_db()
+        assert item.reviewed_at == review.created_at
+        assert not triage_unreviewed().exists()
+        assert self.anti_join() == set()
+
+    def test_a_reviewed_conversation_classified_again_waits_again(self, taxonomy):
+        conversation = ConversationFactory()
+        first = ClassificationFactory(conversation=conversation, intent=taxonomy.shipping)
+        TriageReviewFactory(classification=first)
+        assert not triage_unreviewed().exists()
+        Classification.objects.filter(pk=first.pk).update(current=False)
+        again = ClassificationFactory(conversation=conversation, intent=taxonomy.account)
+        assert list(triage_unreviewed()) == [again]
+        assert self.anti_join() == {again.pk}
+
+    def test_the_same_items_as_the_anti_join_on_mixed_data(self, taxonomy, reviews):
+        now = timezone.now()
+        for minutes in (5, 50, 500):
+            ClassificationFactory(intent=taxonomy.order, classified_at=now - timedelta(minutes=minutes))
+        assert set(triage_unreviewed().values_list("pk", flat=True)) == self.anti_join()
+        assert triage_unreviewed().count() == 3

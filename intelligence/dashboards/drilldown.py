@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from classification.models import Classification, Sentiment, TriageReview
+from classification.models import Sentiment, TriageReview
+from classification.selectors import triage_unreviewed
 from kustomer.selectors import people_names
 
 from .. import autoreplies
@@ -147,12 +148,7 @@ def _analysis_list(params: Mapping[str, str], limit: int | None) -> DrillDown:
 
 def _backlog_list(filters: Filters, age: str, limit: int | None) -> DrillDown:
     now = timezone.now()
-    waiting = Classification.objects.filter(
-        route=Classification.Route.TRIAGE,
-        status=Classification.Status.DONE,
-        current=True,
-        review__isnull=True,
-    ).select_related("conversation", "intent")
+    waiting = triage_unreviewed().select_related("conversation", "intent")
     if filters.intent:
         waiting = waiting.filter(intent__key=filters.intent)
     if filters.language:

@@ -8,16 +8,18 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from classification.languages import language_choices
-from classification.models import Classification, Sentiment, TriageReview
+from classification.models import Intent, Sentiment
+from classification.selectors import triage_unreviewed
 from kustomer.selectors import people_names
 
 from .. import autoreplies
 from ..metrics import EFFORT_BANDS
-from ..models import DailyRollup, ResolutionMethod, RootCause
+from ..models import DailyChoice, ResolutionMethod, RootCause
 from .filters import FILTER_DIMENSIONS, Filters, drill_link
 from .panels import (
     Panel,
     agent_cells,
+    agreement_cells,
     average,
     intent_names,
     key_label,
@@ -130,12 +132,7 @@ def backlog_panel(filters: Filters) -> Panel:
         empty="Nothing is waiting for a reviewer.",
     )
     now = timezone.now()
-    waiting = Classification.objects.filter(
-        route=Classification.Route.TRIAGE,
-        status=Classification.Status.DONE,
-        current=True,
-        review__isnull=True,
-    )
+    waiting = triage_unreviewed()
     if filters.intent:
         waiting = waiting.filter(intent__key=filters.intent)
     if filters.language:
@@ -166,26 +163,16 @@ def agreement_panel(filters: Filters) -> Panel:
         note="Triage reviews made in the date range: did the reviewer keep the AI's intent and sub-intent?",
         empty="No triage reviews in this range.",
     )
-    low, high = filters.bounds
-    reviews = TriageReview.objects.filter(created_at__gte=low, created_at__lt=high)
-    if filters.intent:
-        reviews = reviews.filter(classification__intent__key=filters.intent)
-    if filters.language:
-        reviews = reviews.filter(classification__language=filters.language)
-    rows = (
-        reviews.values("classification__intent__key", "classification__intent__name")
-        .annotate(total=Count("pk"), agreed=Count("pk", filter=Q(agreed=True)))
-        .order_by("-total")
-    )
-    for row in rows:
-        key = row["classification__intent__key"] or ""
+    totals: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
+    for cell in agreement_cells(filters):
+        totals[cell["ai_intent"]][0] += cell["reviewed"]
+        totals[cell["ai_intent"]][1] += cell["agreed"]
+    known = Intent.objects.filter(pk__in=[pk for pk in totals if pk is not None])
+    intents = {pk: (key, name) for pk, key, name in known.values_list("pk", "key", "name")}
+    rows = [(*intents.get(pk, ("", "No intent")), *counts) for pk, counts in totals.items()]
+    for key, name, reviewed, agreed in sorted(rows, key=lambda row: (-row[2], row[1])):
         panel.add(
-            [
-                row["classification__intent__name"] or "No intent",
-                row["total"],
-                row["agreed"],
-                f"{row['agreed'] / row['total']:.0%}",
-            ],
+            [name, reviewed, agreed, f"{agreed / reviewed:.0%}"],
             [
                 None,
                 drill_link(filters, list="reviews", ai_intent=key or "-"),
@@ -361,33 +348,17 @@ PEOPLE = {"agent": "user_ids", "team": "team_ids"}
 
 def filter_choices(filters: Filters) -> dict[str, list[tuple[str, str]]]:
     """Values seen in the date range for each filter, with readable labels where we have them."""
-    # Each dimension from the smallest grain that has it.
-    grains = {
-        "intent": DailyRollup.Grain.INTENT,
-        "channel": DailyRollup.Grain.SEGMENT,
-        "team": DailyRollup.Grain.AGENT,
-        "agent": DailyRollup.Grain.AGENT,
-    }
+    seen: dict[str, set[str]] = defaultdict(set)
+    days = DailyChoice.objects.filter(day__gte=filters.start, day__lte=filters.end)
+    for dimension, value in days.values_list("dimension", "value").distinct():
+        seen[dimension].add(value)
     intents = intent_names()
     choices = {}
     for name in FILTER_DIMENSIONS:
-        rows = DailyRollup.objects.filter(grain=grains[name], day__gte=filters.start, day__lte=filters.end)
-        values = set(rows.exclude(**{name: ""}).values_list(name, flat=True).distinct())
-        if getattr(filters, name):
-            values.add(getattr(filters, name))
+        values = seen[name] | ({getattr(filters, name)} - {""})
         labels = intents if name == "intent" else {}
         if name in PEOPLE:
             labels = {key: person.name for key, person in people_names(**{PEOPLE[name]: values}).items()}
         choices[name] = sorted(((v, labels.get(v, v)) for v in values), key=lambda item: item[1].lower())
-    low, high = filters.bounds
-    resolved = {"current": True, "resolved_at__gte": low, "resolved_at__lt": high}
-    languages = set(
-        Classification.objects.filter(
-            current=True, **{f"conversation__analyses__{name}": value for name, value in resolved.items()}
-        )
-        .exclude(language="")
-        .values_list("language", flat=True)
-        .distinct()
-    )
-    choices["language"] = language_choices(sorted(languages | ({filters.language} - {""})))
+    choices["language"] = language_choices(sorted(seen["language"] | ({filters.language} - {""})))
     return choices

@@ -5,13 +5,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import F, QuerySet, Sum
+from django.db.models.functions import TruncWeek
 
-from classification.models import Classification, Intent
+from classification.models import Classification, Intent, TriageReview
 
-from ..models import ConversationAnalysis, DailyRollup
-from ..rollups import analyses_counted, cells_compute
+from ..models import AgreementRollup, ConversationAnalysis, DailyRollup, SentimentRollup
+from ..rollups import agreement_compute, agreement_live_since, analyses_counted, cells_compute, found_compute
 from .filters import Filters, drill_link
 
 MAX_DAILY_POINTS = 62  # longer ranges are shown per week
@@ -85,16 +85,28 @@ def classified(**found: str | list[str]) -> QuerySet:
 
 
 def sentiment_cells(filters: Filters) -> list[dict]:
-    """Resolved conversations per day, intent and customer sentiment (the current classification's), live."""
-    current = Classification.objects.filter(conversation=OuterRef("conversation"), current=True)
-    rows = (
-        analyses_in(filters)
-        .annotate(day=TruncDate("resolved_at"), sentiment=Subquery(current.values("sentiment")[:1]))
-        .values("day", "intent", "sentiment")
-        .annotate(conversations=Count("pk"))
-        .order_by()
-    )
-    return [{**row, "sentiment": row["sentiment"] or ""} for row in rows]
+    """Resolved conversations per day, intent and customer sentiment (the current classification's): from
+    the rollup, or live when a channel, team, agent or language is chosen (not dimensions of it)."""
+    if filters.channel or filters.team or filters.agent or filters.language:
+        return found_compute(analyses_in(filters), "sentiment", ["intent"])
+    rows = SentimentRollup.objects.filter(day__gte=filters.start, day__lte=filters.end)
+    if filters.intent:
+        rows = rows.filter(intent=filters.intent)
+    return _per_period(rows, filters, "intent", "sentiment", conversations=Sum("conversations"))
+
+
+def _weekly(filters: Filters) -> bool:
+    return (filters.end - filters.start).days >= MAX_DAILY_POINTS
+
+
+def _per_period(rows: QuerySet, filters: Filters, *keys: str, **sums) -> list[dict]:
+    """Rollup rows summed per chart period (`day`: the day, or the Monday of its week for long ranges)
+    and `keys`: a year is 53 rows per key to add up instead of 365."""
+    period = TruncWeek("day") if _weekly(filters) else F("day")
+    cells = list(rows.values(*keys, period=period).annotate(**sums).order_by())
+    for cell in cells:
+        cell["day"] = cell.pop("period")
+    return cells
 
 
 KEYS_AND_MAPS = {"day", "intent", "channel", "team", "agent"} | {
@@ -111,10 +123,11 @@ def _rollup(filters: Filters, grain: str, dimensions: dict[str, str]) -> QuerySe
 
 
 def segment_cells(filters: Filters, *, breakdowns: bool = False) -> list[dict]:
-    """Totals per day and intent: from the rollup, or live when an agent is chosen.
+    """Totals per day (per week in long ranges) and intent: from the rollup, or live (per day) when an
+    agent or language is chosen.
 
     Counters are summed by the database; the breakdown maps (causes, methods, effort bands) come
-    per rollup row and are summed by the caller.
+    per rollup row and day, and are summed by the caller.
     """
     if filters.agent or filters.language:
         return cells_compute(analyses_in(filters), ("intent",), breakdowns=breakdowns)
@@ -123,7 +136,7 @@ def segment_cells(filters: Filters, *, breakdowns: bool = False) -> list[dict]:
     rows = _rollup(filters, grain, filters.dimensions)
     if breakdowns:
         return list(rows.values("day", "intent", *BREAKDOWN_FIELDS))
-    return list(rows.values("day", "intent").annotate(**{name: Sum(name) for name in COUNTERS}).order_by())
+    return _per_period(rows, filters, "intent", **{name: Sum(name) for name in COUNTERS})
 
 
 def agent_cells(filters: Filters) -> list[dict]:
@@ -135,9 +148,34 @@ def agent_cells(filters: Filters) -> list[dict]:
     return list(rows.values("team", "agent").annotate(**{name: Sum(name) for name in COUNTERS}).order_by())
 
 
+def agreement_cells(filters: Filters) -> list[dict]:
+    """Triage reviews made in the range and how many kept the AI's intent, per AI intent (`ai_intent`: id).
+
+    Days before the live window (today and yesterday) come from the rollup; the live window, and a
+    range narrowed to a language (not a rollup dimension), are counted from the reviews.
+    """
+    low, high = filters.bounds
+    split = low if filters.language else min(max(low, agreement_live_since()), high)
+    cells: list[dict] = []
+    if split > low:
+        rollup = AgreementRollup.objects.filter(day__gte=filters.start, day__lt=split.date())
+        if filters.intent:
+            rollup = rollup.filter(intent__key=filters.intent)
+        rows = rollup.values(ai_intent=F("intent")).annotate(reviewed=Sum("reviewed"), agreed=Sum("agreed"))
+        cells += rows.order_by()
+    if high > split:
+        reviews = TriageReview.objects.filter(created_at__gte=split, created_at__lt=high)
+        if filters.intent:
+            reviews = reviews.filter(classification__intent__key=filters.intent)
+        if filters.language:
+            reviews = reviews.filter(classification__language=filters.language)
+        cells += agreement_compute(reviews, by_day=False)
+    return cells
+
+
 def _periods(filters: Filters) -> tuple[list[date], Callable[[date], date], timedelta]:
     """The chart's x axis: days, or weeks (from Monday) for long ranges."""
-    if (filters.end - filters.start).days < MAX_DAILY_POINTS:
+    if not _weekly(filters):
         days = [filters.start + timedelta(days=n) for n in range((filters.end - filters.start).days + 1)]
         return days, (lambda d: d), timedelta(days=1)
     first = filters.start - timedelta(days=filters.start.weekday())

@@ -11,7 +11,7 @@ from django.utils import timezone
 from bearscope.llm import Usage, cost_usd
 from bearscope.testing.messages_server import reply_json
 from classification.models import Classification, TriageReview
-from intelligence.models import ConversationAnalysis, DailyRollup
+from intelligence.models import AgreementRollup, ConversationAnalysis, DailyRollup
 from kustomer.models import Conversation
 from kustomer.tests.factories import ConversationFactory, MessageFactory
 
@@ -108,6 +108,11 @@ def test_synthesize_creates_a_consistent_history_and_its_rollups():
     oldest = timezone.now() - timedelta(days=61)
     assert not analyses.filter(resolved_at__lt=oldest).exists()
     assert not TriageReview.objects.filter(created_at__gt=timezone.now()).exists()
+    # Each reviewed classification carries its review's time; the rest wait in the backlog.
+    reviewed = Classification.objects.filter(review__isnull=False).select_related("review")
+    assert all(c.reviewed_at == c.review.created_at for c in reviewed)
+    assert not Classification.objects.filter(review__isnull=True, reviewed_at__isnull=False).exists()
+    assert AgreementRollup.objects.aggregate(n=Sum("reviewed"))["n"] == TriageReview.objects.count()
     segment = DailyRollup.objects.filter(grain="intent").aggregate(n=Sum("conversations"))["n"]
     assert segment == 300
     with pytest.raises(CommandError, match="must be positive"):
