@@ -18,7 +18,9 @@ def assignment_history(*, conversation: Conversation, until: datetime | None = N
     """Assigned teams and users as each stored conversation payload showed them, oldest first."""
     return [
         AssignmentState(teams=snapshot.teams, users=snapshot.users)
-        for snapshot in assignment_snapshots(conversation_kustomer_id=conversation.kustomer_id, until=until)
+        for snapshot in assignment_snapshots(
+            org=conversation.org, conversation_kustomer_id=conversation.kustomer_id, until=until
+        )
     ]
 
 

@@ -9,8 +9,8 @@ from django.utils.module_loading import import_string
 
 from .client import KustomerClient, client_checking
 from .exceptions import KustomerAuthError, KustomerError
-from .models import Customer, Message
-from .payloads import attributes, message_text_parts
+from .models import Conversation, Customer, Message
+from .payloads import attributes, message_text_parts, related_id
 
 # Kustomer cuts a message's `preview` at 256 characters; a stored body that long may have been cut.
 PREVIEW_CHARS = 256
@@ -138,6 +138,22 @@ def _sms_sender(assumption: Assumption, client: KustomerClient) -> Finding:
     return Finding(Verdict.HOLDS, f"{where} carries the sender's number in meta.from.")
 
 
+def _resource_org(assumption: Assumption, client: KustomerClient) -> Finding:
+    conversation = Conversation.objects.order_by("-pk").first()
+    if conversation is None:
+        return Finding(Verdict.NOT_PROBED, "No conversation is mirrored yet; probed once one is.")
+    where = f"GET /v1/conversations/{conversation.kustomer_id}"
+    org = related_id(client.conversation_get(conversation.kustomer_id), "org")
+    if not org:
+        return Finding(
+            Verdict.FAILS,
+            f"{where} has no relationships.org: imported conversations take KUSTOMER_ORG_ID, so set it.",
+        )
+    if conversation.org and org != conversation.org:
+        return Finding(Verdict.FAILS, f"{where} names org {org}, the mirror has {conversation.org}.")
+    return Finding(Verdict.HOLDS, f"{where} names its org ({org}).")
+
+
 SENDS = "Only a sent draft shows it, and sending one reaches a customer."
 ASSUMPTIONS = (
     Assumption(
@@ -214,6 +230,12 @@ ASSUMPTIONS = (
         "kustomer.payloads.sms_sender_phone",
         "Reads the newest mirrored SMS message (no request).",
         probe=_sms_sender,
+    ),
+    Assumption(
+        "A resource read through the API names its org in `relationships.org` (a webhook: in its `org`)",
+        "kustomer.payloads.mirror_org",
+        "Reads the newest mirrored conversation (`GET /v1/conversations/{id}`).",
+        probe=_resource_org,
     ),
 )
 

@@ -44,13 +44,19 @@ class WebhookEvent(TimeStampedModel):
 class Customer(TimeStampedModel):
     """A Kustomer customer, as last seen."""
 
-    kustomer_id = models.CharField(max_length=64, unique=True)
+    org = models.CharField(
+        max_length=64, blank=True, default="", help_text="The Kustomer org it belongs to (mirror_org)."
+    )
+    kustomer_id = models.CharField(max_length=64)
     name = models.CharField(max_length=255, blank=True, default="")
     emails = models.JSONField(default=list, blank=True)
     external_id = models.CharField(max_length=255, blank=True, default="")
     rev = models.BigIntegerField(null=True, blank=True)
     kustomer_updated_at = models.DateTimeField(null=True, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kustomer_id", "org"], name="customer_unique_id_org")]
 
     def __str__(self) -> str:
         return self.name or self.kustomer_id
@@ -59,7 +65,10 @@ class Customer(TimeStampedModel):
 class Conversation(TimeStampedModel):
     """A Kustomer conversation, as last seen (stale updates are dropped by rev/updatedAt)."""
 
-    kustomer_id = models.CharField(max_length=64, unique=True)
+    org = models.CharField(
+        max_length=64, blank=True, default="", help_text="The Kustomer org it belongs to (mirror_org)."
+    )
+    kustomer_id = models.CharField(max_length=64)
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
     )
@@ -85,6 +94,11 @@ class Conversation(TimeStampedModel):
         help_text="When the history import copied it (no pipeline ran on it); empty when it came by webhook.",
     )
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kustomer_id", "org"], name="conversation_unique_id_org")
+        ]
+
     def __str__(self) -> str:
         return self.name or self.kustomer_id
 
@@ -96,7 +110,10 @@ class Message(TimeStampedModel):
         IN = "in", "Inbound"
         OUT = "out", "Outbound"
 
-    kustomer_id = models.CharField(max_length=64, unique=True)
+    org = models.CharField(
+        max_length=64, blank=True, default="", help_text="The Kustomer org it belongs to (mirror_org)."
+    )
+    kustomer_id = models.CharField(max_length=64)
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
@@ -113,6 +130,7 @@ class Message(TimeStampedModel):
     rev = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
+        constraints = [models.UniqueConstraint(fields=["kustomer_id", "org"], name="message_unique_id_org")]
         indexes = [models.Index(fields=["conversation", "sent_at"], name="message_conversation_sent")]
 
     def __str__(self) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
 HANDLED_EVENTS = frozenset(
@@ -102,6 +103,17 @@ def related_id(resource: dict, name: str) -> str:
     return as_str(
         as_dict(as_dict(as_dict(resource.get("relationships")).get(name)).get("data")).get("id"), 64
     )
+
+
+def mirror_org(resource: Any, envelope_org: str = "") -> str:
+    """The org a mirrored row belongs to: the webhook envelope's `org`, else the resource's own
+    `relationships.org`, else the configured KUSTOMER_ORG_ID.
+
+    Assumption: resources read through the API carry `relationships.org` (the envelope's `org` is
+    documented; the resource's is not). Rows met through a conversation (its customer, its messages)
+    take the conversation's org instead, so one conversation never splits in two.
+    """
+    return envelope_org or related_id(as_dict(resource), "org") or settings.KUSTOMER_ORG_ID
 
 
 def event_conversation_id(name: str, data: dict) -> str:

@@ -47,7 +47,7 @@ def connection_status() -> ConnectionStatus:
 
 
 def assignment_snapshots(
-    *, conversation_kustomer_id: str, until: datetime | None = None
+    *, org: str, conversation_kustomer_id: str, until: datetime | None = None
 ) -> list[AssignmentSnapshot]:
     """Assigned teams and users as each stored conversation payload showed them, oldest first.
 
@@ -55,7 +55,7 @@ def assignment_snapshots(
     picture of some moment), ordered by Kustomer's rev, then updatedAt; later than `until` left out.
     """
     bodies = WebhookEvent.objects.filter(
-        conversation_id=conversation_kustomer_id, name__startswith="kustomer.conversation."
+        org=org, conversation_id=conversation_kustomer_id, name__startswith="kustomer.conversation."
     ).values_list("body", flat=True)
     snapshots = [snapshot for body in bodies if (snapshot := assignment_snapshot(body)) is not None]
     if until is not None:

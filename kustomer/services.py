@@ -32,6 +32,7 @@ from .payloads import (
     event_conversation_id,
     json_clean,
     message_body_text,
+    mirror_org,
     related_id,
     text_clean,
 )
@@ -51,6 +52,8 @@ STORED_HEADERS = {
     "HTTP_X_FORWARDED_FOR": "X-Forwarded-For",
     "REMOTE_ADDR": "Remote-Addr",
 }
+# The machine user per (API host, API key), in this process: see _machine_user_known.
+_machine_users: dict[tuple[str, str], str] = {}
 MESSAGE_COUNT_LIMIT = 2**31 - 1  # a PositiveIntegerField on every database
 Outcome = tuple[str, str]  # (status, reason)
 
@@ -166,13 +169,9 @@ def webhook_events_reprocess(*, events: Iterable[WebhookEvent]) -> int:
 
 def machine_user_id() -> str:
     """Our API key's user id: from settings, else asked of Kustomer once and cached."""
-    if settings.KUSTOMER_MACHINE_USER_ID:
-        return settings.KUSTOMER_MACHINE_USER_ID
-    cached = cache.get(MACHINE_USER_CACHE_KEY)
-    if cached:
-        return cached
-    if not settings.KUSTOMER_API_KEY:
-        return ""
+    known = _machine_user_known()
+    if known or not settings.KUSTOMER_API_KEY:
+        return known
     try:
         user_id = as_str(client_get().current_user_get().get("id"), 64)
     except KustomerError as exc:
@@ -180,7 +179,34 @@ def machine_user_id() -> str:
         logger.warning("Could not discover the Kustomer machine user: %s", exc)
         return ""
     cache.set(MACHINE_USER_CACHE_KEY, user_id, timeout=None)
+    _machine_users[_api_key_used()] = user_id
     return user_id
+
+
+def machine_user_forget() -> None:
+    """Ask Kustomer again on the next event (after a change of API key, and in tests)."""
+    cache.delete(MACHINE_USER_CACHE_KEY)
+    _machine_users.clear()
+
+
+def _api_key_used() -> tuple[str, str]:
+    return settings.KUSTOMER_API_BASE_URL, settings.KUSTOMER_API_KEY
+
+
+def _machine_user_known() -> str:
+    """The machine user without asking Kustomer: settings, this process's memo, the shared cache.
+
+    Every event asks, so the memo saves a cache round trip per event; it is kept per API key.
+    """
+    if settings.KUSTOMER_MACHINE_USER_ID:
+        return settings.KUSTOMER_MACHINE_USER_ID
+    key = _api_key_used()
+    if key not in _machine_users:
+        cached = cache.get(MACHINE_USER_CACHE_KEY)
+        if not cached:
+            return ""
+        _machine_users[key] = cached
+    return _machine_users[key]
 
 
 def _event_apply(event: WebhookEvent, ours: str) -> Outcome:
@@ -193,7 +219,7 @@ def _event_apply(event: WebhookEvent, ours: str) -> Outcome:
         return WebhookEvent.Status.IGNORED, OWN_USER
     kind = event.name.split(".")[1]
     if kind == "customer":
-        return _customer_apply(data)
+        return _customer_apply(data, mirror_org(data, event.org))
     if kind == "conversation":
         if _only_own_attributes_changed(envelope):
             return WebhookEvent.Status.IGNORED, OWN_ATTRIBUTES_ONLY
@@ -216,7 +242,7 @@ def _echo_reason(name: str, envelope: Mapping[str, Any], data: dict) -> str:
     """
     if name != "kustomer.conversation.update":
         return ""
-    ours = settings.KUSTOMER_MACHINE_USER_ID or cache.get(MACHINE_USER_CACHE_KEY) or ""
+    ours = _machine_user_known()
     author = related_id(data, "modifiedBy") or related_id(data, "createdBy")
     if ours and author == ours:
         return OWN_USER
@@ -231,15 +257,17 @@ def _is_stale(stored_rev: int | None, stored_at, rev: int | None, updated_at) ->
     return False
 
 
-def _customer_stub(kustomer_id: str) -> Customer | None:
+def _customer_stub(org: str, kustomer_id: str) -> Customer | None:
     if not kustomer_id:
         return None
-    return Customer.objects.get_or_create(kustomer_id=kustomer_id)[0]
+    return Customer.objects.get_or_create(org=org, kustomer_id=kustomer_id)[0]
 
 
-def _customer_apply(data: dict) -> Outcome:
+def _customer_apply(data: dict, org: str) -> Outcome:
     attrs = as_dict(data.get("attributes"))
-    customer = Customer.objects.select_for_update().get_or_create(kustomer_id=as_str(data["id"], 64))[0]
+    customer = Customer.objects.select_for_update().get_or_create(
+        org=org, kustomer_id=as_str(data["id"], 64)
+    )[0]
     rev, updated_at = as_int(attrs.get("rev")), as_datetime(attrs.get("updatedAt"))
     if _is_stale(customer.rev, customer.kustomer_updated_at, rev, updated_at):
         return WebhookEvent.Status.IGNORED, f"stale update (rev {rev} older than stored {customer.rev})"
@@ -265,9 +293,9 @@ def customer_fill(*, customer: Customer, data: dict) -> None:
 
 def _conversation_apply(data: dict, event: WebhookEvent) -> Outcome:
     attrs = as_dict(data.get("attributes"))
-    conversation = Conversation.objects.select_for_update().get_or_create(kustomer_id=as_str(data["id"], 64))[
-        0
-    ]
+    conversation = Conversation.objects.select_for_update().get_or_create(
+        org=mirror_org(data, event.org), kustomer_id=as_str(data["id"], 64)
+    )[0]
     rev, updated_at = as_int(attrs.get("rev")), as_datetime(attrs.get("updatedAt"))
     if _is_stale(conversation.rev, conversation.kustomer_updated_at, rev, updated_at):
         return WebhookEvent.Status.IGNORED, f"stale update (rev {rev} older than stored {conversation.rev})"
@@ -287,7 +315,8 @@ def conversation_fill(*, conversation: Conversation, data: dict) -> bool:
     attrs = as_dict(data.get("attributes"))
     rev, updated_at = as_int(attrs.get("rev")), as_datetime(attrs.get("updatedAt"))
     previous_status = conversation.status
-    conversation.customer = _customer_stub(related_id(data, "customer")) or conversation.customer
+    customer = _customer_stub(conversation.org, related_id(data, "customer"))
+    conversation.customer = customer or conversation.customer
     conversation.name = as_str(attrs.get("name"), 1024)
     conversation.status = as_str(attrs.get("status"), 16)
     priority = as_int(attrs.get("priority"))
@@ -314,10 +343,15 @@ def _message_apply(data: dict, event: WebhookEvent) -> Outcome:
     if not conversation_id:
         return WebhookEvent.Status.IGNORED, "message has no conversation"
     # Locking the conversation serialises its messages, so "first inbound" is decided once.
-    conversation = Conversation.objects.select_for_update().get_or_create(kustomer_id=conversation_id)[0]
-    message, new = Message.objects.get_or_create(
-        kustomer_id=as_str(data["id"], 64), defaults={"conversation": conversation}
-    )
+    conversation = Conversation.objects.select_for_update().get_or_create(
+        org=mirror_org(data, event.org), kustomer_id=conversation_id
+    )[0]
+    # A new message is inserted whole (one statement, not insert then update): the conversation's
+    # lock above keeps a second event for the same message from inserting it meanwhile.
+    message = Message.objects.filter(org=conversation.org, kustomer_id=as_str(data["id"], 64)).first()
+    new = message is None
+    if message is None:
+        message = Message(org=conversation.org, kustomer_id=as_str(data["id"], 64))
     rev, updated_at = as_int(attrs.get("rev")), as_datetime(attrs.get("updatedAt"))
     if _is_stale(message.rev, message.kustomer_updated_at, rev, updated_at):
         return WebhookEvent.Status.IGNORED, f"stale update (rev {rev} older than stored {message.rev})"
@@ -336,7 +370,7 @@ def message_fill(*, message: Message, data: dict, conversation: Conversation) ->
     """Copy a message resource (webhook data or API list item) onto the mirror row and save it."""
     attrs = as_dict(data.get("attributes"))
     message.conversation = conversation
-    message.customer = _customer_stub(related_id(data, "customer")) or message.customer
+    message.customer = _customer_stub(conversation.org, related_id(data, "customer")) or message.customer
     if conversation.customer_id is None and message.customer_id:
         conversation.customer = message.customer
         conversation.save(update_fields=["customer", "updated_at"])
@@ -363,11 +397,11 @@ def conversation_messages_complete(*, conversation: Conversation) -> int:
     added = 0
     for data in client_get().conversation_messages(conversation.kustomer_id):
         kustomer_id = as_str(as_dict(data).get("id"), 64)
-        if not kustomer_id or Message.objects.filter(kustomer_id=kustomer_id).exists():
+        if not kustomer_id or Message.objects.filter(org=conversation.org, kustomer_id=kustomer_id).exists():
             continue
         with transaction.atomic():
             message, created = Message.objects.get_or_create(
-                kustomer_id=kustomer_id, defaults={"conversation": conversation}
+                org=conversation.org, kustomer_id=kustomer_id, defaults={"conversation": conversation}
             )
             if created:
                 message_fill(message=message, data=data, conversation=conversation)

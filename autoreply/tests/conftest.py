@@ -11,6 +11,7 @@ from autoreply.starter import starter_load
 from bearscope.testing.factories import UserFactory, role_group
 from classification.models import Classification, Intent
 from kustomer.models import Conversation, Customer, Message
+from kustomer.tests.sandbox_fixtures import SANDBOX_ORG
 
 
 @pytest.fixture
@@ -38,11 +39,12 @@ def mirrored(db) -> Callable[..., Conversation]:
         channel: str = "email",
         meta: dict | None = None,
     ) -> Conversation:
-        customer = Customer.objects.get_or_create(kustomer_id=customer_id)[0]
+        customer = Customer.objects.get_or_create(org=SANDBOX_ORG, kustomer_id=customer_id)[0]
         conversation = Conversation.objects.create(
-            kustomer_id=conversation_id, customer=customer, channels=[channel], status="open"
+            org=SANDBOX_ORG, kustomer_id=conversation_id, customer=customer, channels=[channel], status="open"
         )
         Message.objects.create(
+            org=SANDBOX_ORG,
             kustomer_id=f"in-{conversation_id}",
             conversation=conversation,
             customer=customer,

@@ -481,7 +481,7 @@ class TestEscalation:
         )
         for event_id in ("f-1", "f-1", "f-2"):
             with django_capture_on_commit_callbacks(execute=True):
-                assert post_webhook(Client(), {**payload, "id": event_id}).status_code == 200
+                assert post_webhook(Client(), {**payload, "id": event_id, "org": maya.org}).status_code == 200
         escalation = Escalation.objects.get()
         assert (escalation.message_id, escalation.flagged, bool(escalation.note_id)) == (
             "follow-up-0001",
@@ -515,7 +515,7 @@ class TestEscalation:
         now = timezone.now().isoformat().replace("+00:00", "Z")
         payload["data"]["attributes"].update(sentAt=now, createdAt=now)
         with django_capture_on_commit_callbacks(execute=True):
-            post_webhook(Client(), {**payload, "id": "f-4"})
+            post_webhook(Client(), {**payload, "id": "f-4", "org": maya.org})
         assert Escalation.objects.get().flagged is True
         with django_capture_on_commit_callbacks(execute=True):
             replies_sweep(older_than=timedelta(0))
@@ -545,7 +545,7 @@ class TestEscalation:
         payload = load_fixture("message_create_inbound")
         payload["data"]["id"] = "follow-up-0002"
         with django_capture_on_commit_callbacks(execute=True):
-            post_webhook(Client(), {**payload, "id": "f-3"})
+            post_webhook(Client(), {**payload, "id": "f-3", "org": maya.org})
         assert not Escalation.objects.exists()
         assert "aiEscalatedBool" not in sandbox_conversation(kustomer_sandbox, CONVERSATION_ID)["custom"]
 

@@ -61,13 +61,22 @@ def labels_import(*, rows: list[tuple[int, dict[str, str]]], source: str) -> Lab
     intents = {i.key: i for i in Intent.objects.filter(parent__isnull=True)}
     subs = {(s.parent_id, s.key): s for s in Intent.objects.filter(parent__isnull=False)}
     wanted = {row.get("conversation", "") for _, row in rows}
-    conversations = dict(Conversation.objects.filter(kustomer_id__in=wanted).values_list("kustomer_id", "pk"))
+    conversations: dict[str, int] = {}
+    in_two_orgs: set[str] = set()
+    found = Conversation.objects.filter(kustomer_id__in=wanted).values_list("kustomer_id", "pk")
+    for kustomer_id, pk in found:
+        if kustomer_id in conversations:
+            in_two_orgs.add(kustomer_id)
+        conversations[kustomer_id] = pk
     with transaction.atomic():
         for line, row in rows:
             kustomer_id, intent_key = row.get("conversation", ""), row.get("intent", "")
             sub_key = row.get("sub_intent", "")
             if not kustomer_id or not intent_key:
                 report.errors.append((line, "empty conversation or intent"))
+                continue
+            if kustomer_id in in_two_orgs:
+                report.errors.append((line, f"conversation {kustomer_id} is in more than one Kustomer org"))
                 continue
             if kustomer_id not in conversations:
                 report.errors.append((line, f"unknown conversation {kustomer_id} (import its history first)"))

@@ -28,6 +28,7 @@ from ..exceptions import (
 )
 from ..models import Conversation, Customer, ImportRun, Message
 from ..payloads import (
+    mirror_org,
     related_id,
     resource_id,
     resource_rev,
@@ -83,8 +84,8 @@ class Copier:
     def conversation(self, resource: dict) -> bool:
         """Copy one conversation found by search unless the mirror has it as new or newer; False when
         this run had already counted it (seen again at a window's edge or after a resume)."""
-        kustomer_id = resource_id(resource)
-        stored = Conversation.objects.filter(kustomer_id=kustomer_id).first()
+        kustomer_id, org = resource_id(resource), mirror_org(resource)
+        stored = Conversation.objects.filter(org=org, kustomer_id=kustomer_id).first()
         if stored is not None and (
             stored.imported_at is None
             or not _newer(stored, resource_rev(resource), resource_updated_at(resource))
@@ -102,7 +103,7 @@ class Copier:
                 self.save()
             return True
         customer_id = related_id(resource, "customer")
-        customer_data = self.customer_data(customer_id)
+        customer_data = self.customer_data(org, customer_id)
         try:
             messages = self.patiently(lambda: list(self.client.conversation_messages(kustomer_id)))
         except KustomerNotFound:
@@ -110,13 +111,19 @@ class Copier:
         with transaction.atomic():
             self.advance(resource)
             if customer_data is not None:
-                customer = Customer.objects.select_for_update().get_or_create(kustomer_id=customer_id)[0]
+                customer = Customer.objects.select_for_update().get_or_create(
+                    org=org, kustomer_id=customer_id
+                )[0]
                 customer_fill(customer=customer, data=customer_data)
                 self.count(customers_imported=1)
             elif customer_id and customer_id not in self.met:
-                before = Customer.objects.filter(kustomer_id=customer_id, created_at__lt=self.run.created_at)
+                before = Customer.objects.filter(
+                    org=org, kustomer_id=customer_id, created_at__lt=self.run.created_at
+                )
                 self.count(customers_present=int(before.exists()))
-            conversation = Conversation.objects.select_for_update().get_or_create(kustomer_id=kustomer_id)[0]
+            conversation = Conversation.objects.select_for_update().get_or_create(
+                org=org, kustomer_id=kustomer_id
+            )[0]
             conversation_fill(conversation=conversation, data=resource)
             if conversation.imported_at is None:
                 conversation.imported_at = timezone.now()
@@ -129,11 +136,11 @@ class Copier:
             self.met.add(customer_id)
         return True
 
-    def customer_data(self, customer_id: str) -> dict | None:
+    def customer_data(self, org: str, customer_id: str) -> dict | None:
         """The customer's record from Kustomer when the mirror lacks it (or holds only its id)."""
         if not customer_id or customer_id in self.met:
             return None
-        known = Customer.objects.filter(kustomer_id=customer_id).first()
+        known = Customer.objects.filter(org=org, kustomer_id=customer_id).first()
         if known is not None and known.kustomer_updated_at is not None:
             return None
         try:
@@ -148,7 +155,7 @@ class Copier:
             if not message_id:
                 continue
             message, created = Message.objects.get_or_create(
-                kustomer_id=message_id, defaults={"conversation": conversation}
+                org=conversation.org, kustomer_id=message_id, defaults={"conversation": conversation}
             )
             if created:
                 message_fill(message=message, data=data, conversation=conversation)

@@ -32,6 +32,7 @@ __all__ = [
 
 FIXTURES_DIR = Path(__file__).with_name("fixtures")
 SANDBOX_API_KEY = "test-api-key"
+SANDBOX_ORG = "sandbox-org"  # the seed's org: its resources and webhooks name it
 
 # Seed ids shared by the payload fixtures and the sandbox (see kustomer/sandbox/seed.json).
 CUSTOMER_ID = "6650c1a2b3d4e5f601a2c001"  # Maya Patel, one order

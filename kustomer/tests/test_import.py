@@ -134,7 +134,9 @@ class TestImport:
 
     def test_a_conversation_that_came_by_webhook_is_left_to_the_live_pipeline(self, sandbox):
         live_id = next(iter(sandbox.state.conversations))
-        live = Conversation.objects.create(kustomer_id=live_id, name="live", status="open", rev=1)
+        live = Conversation.objects.create(
+            org=sandbox.state.org, kustomer_id=live_id, name="live", status="open", rev=1
+        )
         run, _ = run_import()
         live.refresh_from_db()
         assert (live.name, live.status, live.imported_at) == ("live", "open", None)

@@ -10,7 +10,7 @@ from django.test import Client
 
 from kustomer import signals
 from kustomer.models import Conversation, ConversationDispatch, Customer, Message, WebhookEvent
-from kustomer.services import machine_user_id, webhook_event_process
+from kustomer.services import machine_user_forget, machine_user_id, webhook_event_process
 from kustomer.tasks import webhook_event_process as webhook_event_task
 
 from .factories import WebhookEventFactory
@@ -201,9 +201,7 @@ class TestLoopFilters:
 
     def test_machine_user_is_discovered_once_from_kustomer(self, settings, kustomer_sandbox):
         settings.KUSTOMER_MACHINE_USER_ID = ""
-        from django.core.cache import cache
-
-        cache.delete("kustomer:machine_user_id")
+        machine_user_forget()
         before = kustomer_sandbox.stats()["total"]
         assert machine_user_id() == "machine-user-0001"
         assert machine_user_id() == "machine-user-0001"
