@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 CLEAR = "Hi, where is my order BS-100234? Tracking has not moved since Monday."
 # A customer message on a conversation classified and routed automatically: the events lane's most common
 # event. The whole event, mirror included (savepoints count), and the receivers alone.
-FOLLOW_UP_QUERIES = 15
+FOLLOW_UP_QUERIES = 12
 FOLLOW_UP_RECEIVER_QUERIES = 3
 
 
