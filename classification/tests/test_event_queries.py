@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from autoreply.models import AutoReply, AutoReplyDecision, Escalation
-from classification.models import Classification, ClassifierSettings, TriageReview
+from classification.models import Classification, ClassifierSettings
 from classification.selectors import following_classification, following_facts
 from classification.services.reclassifying import reclassify_reason
 from kustomer.models import Conversation, Message, WebhookEvent
@@ -16,7 +16,7 @@ from kustomer.services import webhook_event_process
 from kustomer.signals import customer_message_received
 from kustomer.tests.sandbox_fixtures import CONVERSATION_ID, load_fixture
 
-from .factories import ClassificationFactory
+from .factories import ClassificationFactory, TriageReviewFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -143,13 +143,7 @@ class TestFollowing:
         ClassifierSettings.objects.update_or_create(pk=1, defaults={"max_reclassifications": 1})
         classification = classified(events, "Hi", route="triage")
         if cause == "reviewed":
-            TriageReview.objects.create(
-                classification=classification,
-                intent=classification.intent,
-                priority=classification.priority,
-                complexity=classification.complexity,
-                agreed=True,
-            )
+            TriageReviewFactory(classification=classification)
         elif cause == "answered":
             events.process("Hello! How can I help?", direction="out")
         elif cause == "capped":
@@ -185,13 +179,7 @@ class TestFollowing:
         }
         ClassificationFactory(conversation=conversation, current=False, reclassify_reason="triage_unreviewed")
         ClassificationFactory(conversation=conversation, current=False, reclassify_reason="manual")
-        TriageReview.objects.create(
-            classification=classification,
-            intent=classification.intent,
-            priority=classification.priority,
-            complexity=classification.complexity,
-            agreed=True,
-        )
+        TriageReviewFactory(classification=classification)
         events.process("Hello! How can I help?", direction="out")
         assert vars(following_facts(conversation=conversation)) == {
             "reviewed": True,
